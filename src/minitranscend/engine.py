@@ -1,0 +1,214 @@
+"""Stockfish access: find it, start it, configure it, record what it is, and never leak it.
+
+Every use of the engine in minitranscend goes through this module, so that
+
+* a missing Stockfish fails with one clear message that says how to install it,
+* every result that depends on the engine can record *which* engine and settings produced it
+  (:func:`stockfish_version`, :meth:`Engine.describe`),
+* a crashed engine process is restarted and the request retried instead of killing a long run,
+* engine processes are closed when the owning object is (context manager, ``close`` and a
+  finalizer as a last resort).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import weakref
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+import chess
+import chess.engine
+
+SEARCH_DIRS = ("/usr/games", "/usr/local/bin", "/opt/homebrew/bin", "/usr/bin")
+
+INSTALL_HELP = """\
+Stockfish (a UCI chess engine) was not found, and minitranscend needs a real one.
+Install it with one of:
+  Debian / Ubuntu / WSL:  sudo apt-get install -y stockfish     (installs /usr/games/stockfish)
+  Google Colab:           !apt-get install -y stockfish
+  macOS (Homebrew):       brew install stockfish
+  anything else:          download from https://stockfishchess.org/download/ and
+                          export STOCKFISH_PATH=/path/to/stockfish
+Searched: $STOCKFISH_PATH, then PATH, then {dirs}."""
+
+
+class StockfishNotFoundError(FileNotFoundError):
+    """Raised when no Stockfish binary can be found; the message says how to install one."""
+
+
+def find_stockfish(path: str | os.PathLike | None = None) -> str:
+    """Return the path of a Stockfish binary.
+
+    Looks at ``path``, then ``$STOCKFISH_PATH``, then ``PATH``, then the usual install
+    directories (Debian puts it in ``/usr/games``, which is not on every user's PATH).
+    """
+    explicit = path or os.environ.get("STOCKFISH_PATH")
+    if explicit:
+        p = os.fspath(explicit)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+        found = shutil.which(p)
+        if found:
+            return found
+        raise StockfishNotFoundError(
+            f"STOCKFISH_PATH / path points to {p!r}, which is not an executable file.\n"
+            + INSTALL_HELP.format(dirs=", ".join(SEARCH_DIRS))
+        )
+    found = shutil.which("stockfish")
+    if found:
+        return found
+    for d in SEARCH_DIRS:
+        p = os.path.join(d, "stockfish")
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    raise StockfishNotFoundError(INSTALL_HELP.format(dirs=", ".join(SEARCH_DIRS)))
+
+
+@functools.lru_cache(maxsize=None)
+def _version_of(path: str) -> str:
+    engine = chess.engine.SimpleEngine.popen_uci(path)
+    try:
+        return engine.id.get("name", "Stockfish (unknown version)")
+    finally:
+        engine.quit()
+
+
+def stockfish_version(path: str | os.PathLike | None = None) -> str:
+    """The engine's own name string, e.g. ``'Stockfish 15.1'``. Recorded with every result."""
+    return _version_of(find_stockfish(path))
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """UCI options that change what Stockfish plays. Recorded with every result.
+
+    ``threads=1`` (the default) together with a node limit makes Stockfish deterministic,
+    which is what reproducible data generation and evaluation need.
+    """
+
+    threads: int = 1
+    hash_mb: int = 16
+    skill_level: int | None = None  # 0..20; None leaves Stockfish at full strength (20)
+
+    def uci_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {"Threads": self.threads, "Hash": self.hash_mb}
+        if self.skill_level is not None:
+            if not 0 <= self.skill_level <= 20:
+                raise ValueError(f"Skill Level must be in 0..20, got {self.skill_level}")
+            opts["Skill Level"] = self.skill_level
+        return opts
+
+
+@dataclass(frozen=True)
+class SearchLimit:
+    """How long Stockfish thinks per move. Exactly one kind of limit is usual; all are allowed."""
+
+    nodes: int | None = None
+    depth: int | None = None
+    time: float | None = None  # seconds
+
+    def __post_init__(self) -> None:
+        if self.nodes is None and self.depth is None and self.time is None:
+            raise ValueError("SearchLimit needs at least one of nodes=, depth=, time=")
+
+    def to_chess(self) -> chess.engine.Limit:
+        return chess.engine.Limit(nodes=self.nodes, depth=self.depth, time=self.time)
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in asdict(self).items() if v is not None]
+        return ",".join(parts)
+
+
+class Engine:
+    """One Stockfish process with restart-and-retry.
+
+    >>> with Engine(EngineSettings(skill_level=3)) as eng:          # doctest: +SKIP
+    ...     move = eng.play(chess.Board(), SearchLimit(nodes=200))
+
+    If the process dies (killed, crashed, pipe closed) the request is retried on a fresh
+    process up to ``retries`` times, so one bad moment does not end an hour-long run.
+    """
+
+    def __init__(self, settings: EngineSettings = EngineSettings(), path: str | None = None,
+                 retries: int = 2) -> None:
+        self.settings = settings
+        self.path = find_stockfish(path)
+        self.retries = retries
+        self.restarts = 0
+        self._engine: chess.engine.SimpleEngine | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._start()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _start(self) -> None:
+        engine = chess.engine.SimpleEngine.popen_uci(self.path)
+        engine.configure(self.settings.uci_options())
+        self._engine = engine
+        self._finalizer = weakref.finalize(self, _quietly_close, engine)
+
+    def _restart(self) -> None:
+        self.restarts += 1
+        if self._finalizer is not None:
+            self._finalizer()
+        self._start()
+
+    def close(self) -> None:
+        """Stop the engine process. Safe to call twice."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._engine = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def raw(self) -> chess.engine.SimpleEngine:
+        """The underlying python-chess engine, for the rare call this class does not wrap."""
+        if self._engine is None:
+            raise RuntimeError("engine is closed")
+        return self._engine
+
+    def _call(self, fn):
+        for attempt in range(self.retries + 1):
+            try:
+                return fn(self.raw)
+            except (chess.engine.EngineTerminatedError, chess.engine.EngineError,
+                    BrokenPipeError, ConnectionResetError):
+                if attempt == self.retries:
+                    raise
+                self._restart()
+
+    # -- requests --------------------------------------------------------------------------
+    def play(self, board: chess.Board, limit: SearchLimit,
+             root_moves: Iterable[chess.Move] | None = None, game: object = None) -> chess.Move:
+        """The engine's move. ``game`` changes -> ``ucinewgame`` (fresh hash, reproducible)."""
+        rm = list(root_moves) if root_moves is not None else None
+        result = self._call(lambda e: e.play(board, limit.to_chess(), root_moves=rm, game=game))
+        if result.move is None:
+            raise RuntimeError(f"engine returned no move for {board.fen()}")
+        return result.move
+
+    def analyse(self, board: chess.Board, limit: SearchLimit, multipv: int | None = None,
+                game: object = None) -> list[chess.engine.InfoDict]:
+        """A list of principal variations (one per move with ``multipv``), best first."""
+        return self._call(lambda e: e.analyse(board, limit.to_chess(), multipv=multipv or 1,
+                                              game=game))
+
+    def describe(self) -> dict[str, Any]:
+        """What produced a result: engine name/version and every option that matters."""
+        return {"engine": _version_of(self.path), "path": self.path, **asdict(self.settings)}
+
+
+def _quietly_close(engine: chess.engine.SimpleEngine) -> None:
+    try:
+        engine.quit()
+    except Exception:  # the process may already be gone; closing must never raise
+        try:
+            engine.close()
+        except Exception:
+            pass

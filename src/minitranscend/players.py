@@ -1,0 +1,223 @@
+"""Players: everything that can choose a move — experts, Stockfish, a random mover, models.
+
+One small interface, :class:`Player`, so that data generation, matches and the per-state reward
+treat a noisy expert, a Stockfish level and a trained transformer alike:
+
+* ``choose(board) -> chess.Move`` plays one move (the board is not modified);
+* ``new_game(seed)`` resets per-game state (random stream, engine hash) so that every game is a
+  pure function of its seed — the basis of reproducible, resumable generation and matches;
+* ``distribution(board)`` returns the *exact* move distribution where one is known (the random
+  player, the experts, a model), or ``None``; the per-state reward uses it instead of sampling;
+* ``describe()`` returns the settings that go into PGN headers and result files.
+
+Model players live in :mod:`minitranscend.policy` and implement the same interface.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import chess
+
+from .engine import Engine, EngineSettings, SearchLimit
+
+PIECE_NAMES = {"P": chess.PAWN, "N": chess.KNIGHT, "B": chess.BISHOP, "R": chess.ROOK,
+               "Q": chess.QUEEN, "K": chess.KING}
+
+
+@runtime_checkable
+class Player(Protocol):
+    name: str
+
+    def new_game(self, seed: int) -> None: ...
+
+    def choose(self, board: chess.Board) -> chess.Move: ...
+
+    def distribution(self, board: chess.Board) -> dict[chess.Move, float] | None: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class RandomPlayer:
+    """Plays a uniformly random legal move: the bottom rung of every ladder."""
+
+    def __init__(self, name: str = "random", seed: int = 0) -> None:
+        self.name = name
+        self.rng = random.Random(seed)
+
+    def new_game(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def choose(self, board: chess.Board) -> chess.Move:
+        moves = list(board.legal_moves)
+        if not moves:
+            raise ValueError(f"no legal moves in {board.fen()} (game is over)")
+        return self.rng.choice(moves)
+
+    def distribution(self, board: chess.Board) -> dict[chess.Move, float]:
+        moves = list(board.legal_moves)
+        return {m: 1.0 / len(moves) for m in moves}
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "random", "name": self.name}
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class ExpertConfig:
+    """A Stockfish-backed expert with a strength and an error model.
+
+    Strength: the search ``limit`` and optional ``skill_level``.
+
+    Errors, two kinds, because the transcendence theory distinguishes them:
+
+    * ``eps`` — with probability eps the expert plays a uniformly random legal move. Random,
+      uncorrelated noise: a mixture of such experts has the *right* move as its mode, so a
+      low-temperature model can remove it (skill denoising).
+    * ``blind_spot`` — a piece letter (``"N"``, ``"B"``, ``"R"``, ``"Q"``, ``"K"``, ``"P"``). The
+      expert never sees moves of that piece: when its engine move moves such a piece, it plays
+      the engine's best move among the other legal moves instead. A *systematic* error: every
+      game by this expert makes it in the same situations. Experts with different blind spots
+      out-vote each other; experts who share one do not, which is the diversity ablation.
+    """
+
+    name: str
+    nodes: int | None = 100
+    depth: int | None = None
+    movetime: float | None = None
+    skill_level: int | None = None
+    eps: float = 0.0
+    blind_spot: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.eps <= 1.0:
+            raise ValueError(f"eps must be a probability in [0, 1], got {self.eps}")
+        if self.blind_spot is not None and self.blind_spot.upper() not in PIECE_NAMES:
+            raise ValueError(f"blind_spot must be one of {sorted(PIECE_NAMES)}, got {self.blind_spot!r}")
+
+    @property
+    def limit(self) -> SearchLimit:
+        return SearchLimit(nodes=self.nodes, depth=self.depth, time=self.movetime)
+
+    def header(self) -> str:
+        """A compact one-line description for PGN headers."""
+        return ";".join(f"{k}={v}" for k, v in asdict(self).items() if v is not None and k != "name")
+
+
+class StockfishPlayer:
+    """Stockfish at a given Skill Level and search limit (a ladder rung or an expert's engine)."""
+
+    def __init__(self, name: str, limit: SearchLimit, skill_level: int | None = None,
+                 threads: int = 1, hash_mb: int = 16, engine_path: str | None = None) -> None:
+        self.name = name
+        self.limit = limit
+        self.engine = Engine(EngineSettings(threads=threads, hash_mb=hash_mb,
+                                            skill_level=skill_level), path=engine_path)
+        self._game: object = object()
+
+    def new_game(self, seed: int) -> None:
+        # A new game key makes python-chess send ucinewgame: Stockfish clears its hash, so a
+        # node-limited single-thread search is a pure function of the position sequence.
+        # (Skill Level < 20 uses Stockfish's own RNG, which it seeds from the clock: those
+        # players are not reproducible, by Stockfish's design.)
+        self._game = ("game", seed)
+
+    def choose(self, board: chess.Board) -> chess.Move:
+        return self.engine.play(board, self.limit, game=self._game)
+
+    def distribution(self, board: chess.Board) -> dict[chess.Move, float] | None:
+        if self.engine.settings.skill_level not in (None, 20):
+            return None  # Skill Level randomizes internally; its distribution is not exposed
+        return {self.choose(board): 1.0}
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "stockfish", "name": self.name, "limit": self.limit.describe(),
+                **self.engine.describe()}
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Expert:
+    """A Stockfish-backed expert (see :class:`ExpertConfig`) with a reproducible error stream."""
+
+    def __init__(self, config: ExpertConfig, seed: int = 0, engine_path: str | None = None) -> None:
+        self.config = config
+        self.name = config.name
+        self.engine = Engine(EngineSettings(skill_level=config.skill_level), path=engine_path)
+        self.rng = random.Random(seed)
+        self._game: object = ("game", seed)
+        self.blind_piece = PIECE_NAMES[config.blind_spot.upper()] if config.blind_spot else None
+
+    def new_game(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self._game = ("game", seed)
+
+    def engine_move(self, board: chess.Board) -> chess.Move:
+        """The move the expert plays when it does not make a random error (blind spot applied)."""
+        move = self.engine.play(board, self.config.limit, game=self._game)
+        if self.blind_piece is not None and board.piece_type_at(move.from_square) == self.blind_piece:
+            others = [m for m in board.legal_moves
+                      if board.piece_type_at(m.from_square) != self.blind_piece]
+            if others:
+                move = self.engine.play(board, self.config.limit, root_moves=others, game=self._game)
+        return move
+
+    def choose(self, board: chess.Board) -> chess.Move:
+        moves = list(board.legal_moves)
+        if not moves:
+            raise ValueError(f"no legal moves in {board.fen()} (game is over)")
+        # Draw the error coin first, always, so the random stream does not depend on the engine.
+        if self.rng.random() < self.config.eps:
+            return self.rng.choice(moves)
+        return self.engine_move(board)
+
+    def distribution(self, board: chess.Board) -> dict[chess.Move, float]:
+        """Exact: (1 - eps) on the engine move plus eps spread uniformly over all legal moves."""
+        moves = list(board.legal_moves)
+        eps = self.config.eps
+        dist = {m: eps / len(moves) for m in moves}
+        if eps < 1.0:
+            best = self.engine_move(board)
+            dist[best] += 1.0 - eps
+        return dist
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "expert", **asdict(self.config), **self.engine.describe()}
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_experts() -> list[ExpertConfig]:
+    """The course's default, diverse panel: same engine strength, independent random errors,
+    and each expert blind to a different piece (so their systematic errors do not coincide)."""
+    return [
+        ExpertConfig("expert-N", nodes=100, eps=0.2, blind_spot="N"),
+        ExpertConfig("expert-B", nodes=100, eps=0.2, blind_spot="B"),
+        ExpertConfig("expert-R", nodes=100, eps=0.2, blind_spot="R"),
+        ExpertConfig("expert-Q", nodes=100, eps=0.2, blind_spot="Q"),
+    ]
