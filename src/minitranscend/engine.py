@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import threading
 import weakref
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
@@ -147,6 +148,7 @@ class Engine:
         engine.configure(self.settings.uci_options())
         self._engine = engine
         self._finalizer = weakref.finalize(self, _quietly_close, engine)
+        _LIVE_ENGINES.add(self)
 
     def _restart(self) -> None:
         self.restarts += 1
@@ -194,14 +196,34 @@ class Engine:
         return result.move
 
     def analyse(self, board: chess.Board, limit: SearchLimit, multipv: int | None = None,
-                game: object = None) -> list[chess.engine.InfoDict]:
-        """A list of principal variations (one per move with ``multipv``), best first."""
+                game: object = None,
+                root_moves: Iterable[chess.Move] | None = None) -> list[chess.engine.InfoDict]:
+        """A list of principal variations (one per move with ``multipv``), best first.
+
+        ``root_moves`` restricts the search to those moves (used to score moves that a
+        node-limited multipv search did not reach)."""
+        rm = list(root_moves) if root_moves is not None else None
         return self._call(lambda e: e.analyse(board, limit.to_chess(), multipv=multipv or 1,
-                                              game=game))
+                                              game=game, root_moves=rm))
 
     def describe(self) -> dict[str, Any]:
         """What produced a result: engine name/version and every option that matters."""
         return {"engine": _version_of(self.path), "path": self.path, **asdict(self.settings)}
+
+
+# python-chess runs each engine's event loop on a *non-daemon* thread, and the interpreter joins
+# those threads before it runs atexit/weakref finalizers: a program (or worker process) that exits
+# with an open Engine would hang forever. Close every live engine at threading shutdown instead.
+_LIVE_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def _close_live_engines() -> None:
+    for eng in list(_LIVE_ENGINES):
+        eng.close()
+
+
+if hasattr(threading, "_register_atexit"):  # CPython >= 3.9
+    threading._register_atexit(_close_live_engines)
 
 
 def _quietly_close(engine: chess.engine.SimpleEngine) -> None:

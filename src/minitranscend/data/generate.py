@@ -1,0 +1,300 @@
+"""Expert self-play: many Stockfish-backed experts play each other, games go to sharded files.
+
+Why it is built this way:
+
+* **Every game is a pure function of (seed, game id).** :func:`game_plan` derives the pairing
+  (two different experts, random colours) and the two experts' per-game seeds from a string
+  seed; each expert starts the game with ``new_game(seed)`` (a fresh random stream and
+  ``ucinewgame``, so Stockfish's hash is cleared and a 1-thread node-limited search repeats
+  exactly). The output therefore does not depend on the number of workers or on which worker
+  played which game, and a resumed run reproduces the games a killed run would have written.
+* **Fixed shards, written atomically.** Shard k holds game ids ``[k*S, (k+1)*S)``. The main
+  process collects a shard's games from the workers and writes ``shard-k.pgn`` then
+  ``shard-k.jsonl`` to ``*.tmp`` files renamed when complete. A killed run loses at most the
+  shards in flight; a rerun of the same command skips complete shards, so nothing is
+  duplicated or lost.
+* **Game end.** A game ends on checkmate, stalemate, insufficient material, the 75-move rule or
+  fivefold repetition (``board.outcome()``), and also — as Lichess and most servers do — as a
+  draw as soon as a position occurs for the third time (``threefold repetition``) or 50 moves
+  pass without a capture or pawn move (``fifty moves``). We do *not* use
+  ``outcome(claim_draw=True)``: it also draws when a repetition *could* be claimed with the next
+  move, which needs a legal-move search every ply and ends games one move earlier than they
+  are actually drawn. Games reaching ``max_plies`` are scored ``1/2-1/2`` with termination
+  ``ply cap``.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import multiprocessing.util
+import os
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import chess
+import chess.pgn
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..engine import stockfish_version
+from ..players import Expert, ExpertConfig
+from .records import GameRecord, count_lines, fingerprint
+
+DEFAULT_SHARD_SIZE = 100
+PGN_DATE = "????.??.??"  # fixed (unknown) date: identical runs give identical bytes
+EVENT = "minitranscend expert self-play"
+MANIFEST = "manifest.json"
+
+
+def load_experts(path: str | os.PathLike) -> list[ExpertConfig]:
+    """Experts from a JSON file: a list of ExpertConfig fields, e.g.
+    ``[{"name": "e1", "nodes": 100, "eps": 0.2, "blind_spot": "N"}, ...]``."""
+    with open(path, encoding="utf-8") as fh:
+        raw = json.load(fh)
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"{path}: expected a non-empty JSON list of expert settings")
+    try:
+        return [ExpertConfig(**d) for d in raw]
+    except TypeError as e:
+        raise ValueError(f"{path}: bad expert settings ({e}); allowed fields: "
+                         f"{list(ExpertConfig.__dataclass_fields__)}") from None
+
+
+def game_plan(seed: int, game_id: int, n_experts: int) -> tuple[int, int, int, int]:
+    """``(white, black, white_seed, black_seed)`` for one game: expert indices and per-game seeds.
+
+    A string seed goes through sha512 inside :class:`random.Random`, so the plan is the same in
+    every process and Python version. With one expert it plays itself.
+    """
+    rng = random.Random(f"minitranscend-game:{seed}:{game_id}")
+    white = rng.randrange(n_experts)
+    black = white
+    if n_experts > 1:
+        black = rng.randrange(n_experts - 1)
+        black += black >= white
+    return white, black, rng.getrandbits(62), rng.getrandbits(62)
+
+
+def termination_name(t: chess.Termination) -> str:
+    return t.name.lower().replace("_", " ")
+
+
+def game_over(board: chess.Board, max_plies: int) -> tuple[str, str] | None:
+    """``(result, termination)`` if the game ends in this position (rules in the module docstring)."""
+    outcome = board.outcome(claim_draw=False)
+    if outcome is not None:
+        return outcome.result(), termination_name(outcome.termination)
+    if board.is_repetition(3):
+        return "1/2-1/2", "threefold repetition"
+    if board.halfmove_clock >= 100:
+        return "1/2-1/2", "fifty moves"
+    if len(board.move_stack) >= max_plies:
+        return "1/2-1/2", "ply cap"
+    return None
+
+
+def play_game(game_id: int, experts: Sequence[Expert], seed: int, max_plies: int,
+              engine_version: str) -> tuple[GameRecord, str]:
+    """Play game ``game_id``; return its record and its PGN text."""
+    w, b, w_seed, b_seed = game_plan(seed, game_id, len(experts))
+    white, black = experts[w], experts[b]
+    white.new_game(w_seed)
+    if black is not white:
+        black.new_game(b_seed)
+    board = chess.Board()
+    while (end := game_over(board, max_plies)) is None:
+        board.push((white if board.turn == chess.WHITE else black).choose(board))
+    result, termination = end
+    record = GameRecord(id=game_id, white=white.name, black=black.name, result=result,
+                        termination=termination, uci=" ".join(m.uci() for m in board.move_stack))
+    return record, pgn_text(record, board, white.config, black.config, engine_version)
+
+
+def pgn_text(record: GameRecord, board: chess.Board, white: ExpertConfig, black: ExpertConfig,
+             engine_version: str) -> str:
+    game = chess.pgn.Game.from_board(board)
+    h = game.headers
+    h["Event"] = EVENT
+    h["Site"] = "minitranscend"
+    h["Date"] = PGN_DATE
+    h["Round"] = str(record.id)
+    h["White"] = record.white
+    h["Black"] = record.black
+    h["Result"] = record.result
+    h["Termination"] = record.termination
+    h["PlyCount"] = str(record.n_plies)
+    h["WhiteSettings"] = white.header()
+    h["BlackSettings"] = black.header()
+    h["Engine"] = engine_version
+    return str(game)
+
+
+# -- worker processes ----------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(configs: list[ExpertConfig], seed: int, max_plies: int, engine_path: str | None,
+                 engine_version: str) -> None:
+    experts = [Expert(c, engine_path=engine_path) for c in configs]
+    _WORKER.update(experts=experts, seed=seed, max_plies=max_plies, engine_version=engine_version)
+    # Close the engines when the worker exits normally (multiprocessing runs these finalizers;
+    # a terminated worker's Stockfish processes exit on their own when their stdin closes).
+    multiprocessing.util.Finalize(None, _close_worker, exitpriority=10)
+
+
+def _close_worker() -> None:
+    for e in _WORKER.get("experts", []):
+        e.close()
+
+
+def _worker_play(game_id: int) -> tuple[int, str, str]:
+    record, pgn = play_game(game_id, _WORKER["experts"], _WORKER["seed"], _WORKER["max_plies"],
+                            _WORKER["engine_version"])
+    return game_id, record.to_json(), pgn
+
+
+# -- the driver ----------------------------------------------------------------------------------
+def shard_name(k: int) -> str:
+    return f"shard-{k:05d}"
+
+
+def _shard_ranges(n_games: int, shard_size: int) -> list[range]:
+    return [range(s, min(s + shard_size, n_games)) for s in range(0, n_games, shard_size)]
+
+
+def _identity(experts: Sequence[ExpertConfig], seed: int, max_plies: int, shard_size: int,
+              engine_version: str) -> dict[str, Any]:
+    """What determines the games: a directory may only be resumed/extended with the same values."""
+    return {"seed": seed, "max_plies": max_plies, "shard_size": shard_size,
+            "experts": [asdict(c) for c in experts], "stockfish": engine_version}
+
+
+def _check_resumable(out: Path, ident: dict[str, Any]) -> None:
+    path = out / MANIFEST
+    if not path.exists():
+        return
+    old = json.loads(path.read_text())
+    old_ident = {k: old.get(k) for k in ident}
+    if old_ident != ident:
+        diff = {k: (old_ident[k], ident[k]) for k in ident if old_ident[k] != ident[k]}
+        raise ValueError(
+            f"{out} already holds games generated with different settings {diff} (old, new). "
+            "Resuming would mix two datasets: choose another --out, or delete that directory.")
+
+
+def _write_manifest(out: Path, ident: dict[str, Any], n_games: int, complete: bool,
+                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    manifest = {"kind": "expert self-play", **ident, "n_games_requested": n_games,
+                "minitranscend": __version__, "python_chess": chess.__version__,
+                "draw_rules": "outcome(claim_draw=False) + automatic threefold repetition "
+                              "and fifty-move draws; ply cap scored 1/2-1/2",
+                "complete": complete, **(extra or {})}
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, out / MANIFEST)
+    return manifest
+
+
+def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], n_games: int,
+                   seed: int = 0, workers: int | None = None, max_plies: int = 250,
+                   shard_size: int = DEFAULT_SHARD_SIZE, engine_path: str | None = None,
+                   progress: bool = True, tokenize: bool = True) -> dict[str, Any]:
+    """Generate (or finish) ``n_games`` expert games in ``out_dir``; return the manifest.
+
+    Rerunning the same call after an interruption finishes the missing shards only; rerunning
+    with a larger ``n_games`` extends the dataset with the same games an uninterrupted larger run
+    would have produced. At the end the move-level tokens are written (``tokens-move.npz``).
+    """
+    if n_games < 1:
+        raise ValueError(f"n_games must be >= 1, got {n_games}")
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if not experts:
+        raise ValueError("need at least one expert")
+    if len({c.name for c in experts}) != len(experts):
+        raise ValueError(f"expert names must be unique: {[c.name for c in experts]}")
+    experts = list(experts)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    engine_version = stockfish_version(engine_path)
+    ident = _identity(experts, seed, max_plies, shard_size, engine_version)
+    _check_resumable(out, ident)
+    for stale in out.glob("shard-*.tmp"):
+        stale.unlink()  # a shard that was being written when the last run died
+
+    shards = _shard_ranges(n_games, shard_size)
+    extra = sorted(p for p in out.glob("shard-*.jsonl") if int(p.stem.split("-")[1]) >= len(shards))
+    if extra:
+        raise ValueError(f"{out} holds more shards than {n_games} games need ({extra[0].name}...): "
+                         "ask for at least as many games as it holds, or use another --out.")
+    todo: dict[int, range] = {}
+    for k, r in enumerate(shards):
+        jl, pg = out / f"{shard_name(k)}.jsonl", out / f"{shard_name(k)}.pgn"
+        if not (jl.exists() and pg.exists() and count_lines(jl) == len(r)):
+            todo[k] = r
+    n_done = n_games - sum(len(r) for r in todo.values())
+    _write_manifest(out, ident, n_games, complete=False, extra={"n_games": n_done})
+
+    pending: dict[int, dict[int, tuple[str, str]]] = {k: {} for k in todo}
+    shard_of = {g: k for k, r in todo.items() for g in r}
+    ids = [g for r in todo.values() for g in r]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(ids) or 1))
+    bar = tqdm(total=n_games, initial=n_done, unit="game", desc="generate", disable=not progress)
+    plies, t0 = 0, time.perf_counter()
+
+    def collect(game_id: int, record_json: str, pgn: str) -> None:
+        nonlocal plies
+        k = shard_of[game_id]
+        pending[k][game_id] = (record_json, pgn)
+        plies += len(json.loads(record_json)["uci"].split())
+        bar.update(1)
+        bar.set_postfix(plies_s=f"{plies / (time.perf_counter() - t0):.0f}", refresh=False)
+        if len(pending[k]) == len(todo[k]):
+            _write_shard(out, k, [pending[k][g] for g in todo[k]])
+            del pending[k]
+
+    try:
+        if ids and workers == 1:
+            _init_worker(experts, seed, max_plies, engine_path, engine_version)
+            try:
+                for g in ids:
+                    collect(*_worker_play(g))
+            finally:
+                _close_worker()
+                _WORKER.clear()
+        elif ids:
+            ctx = mp.get_context("spawn")  # safe everywhere (macOS, notebooks, threads)
+            with ctx.Pool(workers, initializer=_init_worker,
+                          initargs=(experts, seed, max_plies, engine_path, engine_version)) as pool:
+                for res in pool.imap_unordered(_worker_play, ids, chunksize=1):
+                    collect(*res)
+    finally:
+        bar.close()
+
+    records_plies = _count_plies(out)
+    manifest = _write_manifest(out, ident, n_games, complete=True, extra={
+        "n_games": n_games, "n_plies": records_plies, "n_shards": len(shards),
+        "fingerprint": fingerprint(out)})
+    if tokenize:
+        from ..tokenizers import MoveTokenizer, tokenize_dataset
+        tokenize_dataset(out, MoveTokenizer(), progress=False)
+    return manifest
+
+
+def _write_shard(out: Path, k: int, games: list[tuple[str, str]]) -> None:
+    name = shard_name(k)
+    tmp = out / f"{name}.pgn.tmp"
+    tmp.write_text("\n\n".join(pgn for _, pgn in games) + "\n\n", encoding="utf-8")
+    os.replace(tmp, out / f"{name}.pgn")
+    # JSONL last: its presence with the right line count is what marks the shard complete.
+    tmp = out / f"{name}.jsonl.tmp"
+    tmp.write_text("".join(rec + "\n" for rec, _ in games), encoding="utf-8")
+    os.replace(tmp, out / f"{name}.jsonl")
+
+
+def _count_plies(out: Path) -> int:
+    from .records import iter_games
+    return sum(g.n_plies for g in iter_games(out))
