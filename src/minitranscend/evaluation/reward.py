@@ -1,0 +1,439 @@
+"""Per-state reward: how good is a policy's move distribution in a given position?
+
+The paper's reward analysis, made reproducible. For every position, Stockfish scores *every*
+legal move (``multipv`` = number of legal moves, one search), and each score is turned into the
+mover's Lichess expected score ``win + draw / 2`` (python-chess ``Score.wdl(model="lichess")``,
+mate scores included: a mate-in-one is 0.999, being mated next move 0.001). A policy's reward in
+state ``s`` is then exact, with no sampling noise::
+
+    r(s) = sum_m p(m | s) * score(s, m)
+
+which is what makes temperature comparisons possible on a few hundred positions.
+
+Scoring is the expensive part, so :func:`analyse_positions` runs on several cores and caches every
+scored position on disk (append-only JSONL, one file per engine/limit/settings key). A rerun, or a
+second chapter that needs the same positions, costs nothing; an interrupted run keeps everything it
+finished. Each position is analysed with a fresh hash (``ucinewgame``) and one thread, so the
+scores are a pure function of (position, engine version, limit, settings) — the cache key.
+
+Positions are analysed from their FEN: the engine does not see the game's earlier moves, so a move
+that would repeat a position for the third time is scored as the engine sees it, not as a draw.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import chess
+import chess.engine
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..engine import Engine, EngineSettings, SearchLimit, find_stockfish, stockfish_version
+
+# depth 8 with multipv = all legal moves (the pilot's setting, so its reward table is comparable):
+# ~0.06-0.1 s of CPU per position (~24 legal moves, positions from expert games), so 1,000
+# positions take ~1-3 min on 2 cores even on a busy machine (scripts/bench_eval.py). A depth limit
+# searches every move of a position equally deep, so moves are compared fairly (a node limit
+# gives the early PVs more search), and depth 8 is far deeper than the 100-node experts it judges
+# (depth ~4-5). depth=10 is ~4x the cost (~0.3 s/position): the choice for "full" runs.
+DEFAULT_REWARD_LIMIT = SearchLimit(depth=8)
+WDL_MODEL = "lichess"
+CACHE_FORMAT = 1
+
+MoveScores = dict[str, float]  # uci -> mover's expected score after that move
+
+
+def normalize_fen(fen: str | chess.Board) -> str:
+    """A canonical FEN (python-chess's own printing), so equal positions share a cache entry."""
+    board = fen if isinstance(fen, chess.Board) else _board(fen)
+    return board.fen()
+
+
+def _board(fen: str) -> chess.Board:
+    try:
+        return chess.Board(fen)
+    except ValueError as e:
+        raise ValueError(f"not a valid FEN: {fen!r} ({e}); pass positions as FEN strings "
+                         "or chess.Board objects") from None
+
+
+def expected_score(score: chess.engine.PovScore, turn: chess.Color) -> float:
+    """Lichess expected score (win + draw/2) of ``score`` from ``turn``'s point of view."""
+    return float(score.pov(turn).wdl(model=WDL_MODEL).expectation())
+
+
+def score_moves(engine: Engine, board: chess.Board, limit: SearchLimit) -> MoveScores:
+    """Score every legal move of ``board`` for the side to move (one multipv search).
+
+    A node-limited search can stop before every root move has a PV; those moves are then
+    searched on their own (``root_moves``) so the result always covers all legal moves.
+    """
+    legal = list(board.legal_moves)
+    if not legal:
+        return {}
+    turn = board.turn
+    game = object()  # ucinewgame: fresh hash, so the result does not depend on what came before
+    scores: MoveScores = {}
+    for info in engine.analyse(board, limit, multipv=len(legal), game=game):
+        if "pv" in info and info["pv"] and "score" in info:
+            scores.setdefault(info["pv"][0].uci(), expected_score(info["score"], turn))
+    missing = [m for m in legal if m.uci() not in scores]
+    for m in missing:  # rare; one move at a time is the only way to be sure to get each
+        info = engine.analyse(board, limit, multipv=1, game=game, root_moves=[m])[0]
+        scores[m.uci()] = expected_score(info["score"], turn)
+    return scores
+
+
+def positions_from_games(move_lists: Iterable[str | Sequence[str]], n: int, seed: int = 0,
+                         min_ply: int = 4, start_fen: str = chess.STARTING_FEN) -> list[chess.Board]:
+    """``n`` random non-terminal positions (boards *with* their move history) from games given as
+    UCI move lists (or space-separated strings, e.g. ``games.jsonl``'s ``moves``)."""
+    import random
+
+    boards = []
+    for moves in move_lists:
+        board = chess.Board(start_fen)
+        for u in (moves.split() if isinstance(moves, str) else moves):
+            board.push_uci(u)
+            if board.ply() >= min_ply and not board.is_game_over():
+                boards.append(board.copy())
+    random.Random(seed).shuffle(boards)
+    return boards[:n]
+
+
+# -- cache -------------------------------------------------------------------------------------
+def cache_key(limit: SearchLimit, settings: EngineSettings, engine_name: str) -> str:
+    """What determines a score: engine version, search limit, UCI settings, WDL model."""
+    desc = {"engine": engine_name, "limit": asdict(limit), "settings": asdict(settings),
+            "wdl": WDL_MODEL, "format": CACHE_FORMAT}
+    return hashlib.sha1(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _cache_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / f"scores-{key}.jsonl"
+
+
+def load_cache(path: Path) -> dict[str, MoveScores]:
+    """Read a JSONL cache; a torn last line (a killed run) is ignored and cut off the file."""
+    out: dict[str, MoveScores] = {}
+    if not path.exists():
+        return out
+    good_bytes = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                rec = json.loads(raw)
+                out[rec["fen"]] = {k: float(v) for k, v in rec["scores"].items()}
+            except (ValueError, KeyError, TypeError):
+                break
+            good_bytes += len(raw)
+    if good_bytes < path.stat().st_size:
+        with open(path, "r+b") as f:  # drop the torn tail so appends start on a fresh line
+            f.truncate(good_bytes)
+    return out
+
+
+def _append(f, fen: str, scores: MoveScores) -> None:
+    f.write(json.dumps({"fen": fen, "scores": scores}) + "\n")
+
+
+# -- workers -----------------------------------------------------------------------------------
+_WORKER_ENGINE: Engine | None = None
+
+
+def _worker_init(settings: EngineSettings, path: str) -> None:
+    global _WORKER_ENGINE
+    _WORKER_ENGINE = Engine(settings, path=path)
+
+
+def _worker_score(args: tuple[list[str], SearchLimit]) -> list[tuple[str, MoveScores]]:
+    fens, limit = args
+    assert _WORKER_ENGINE is not None
+    return [(fen, score_moves(_WORKER_ENGINE, chess.Board(fen), limit)) for fen in fens]
+
+
+def analyse_positions(fens: Iterable[str | chess.Board], limit: SearchLimit = DEFAULT_REWARD_LIMIT,
+                      workers: int = 2, cache_dir: str | os.PathLike | None = None,
+                      settings: EngineSettings = EngineSettings(), engine_path: str | None = None,
+                      chunk_size: int = 8, progress: bool = True) -> dict[str, MoveScores]:
+    """Score every legal move of every position: ``{fen: {uci: expected score}}``.
+
+    Keys are normalized FENs (:func:`normalize_fen`). Positions without legal moves map to ``{}``.
+    With ``cache_dir`` only positions not yet in the cache are analysed, and each finished chunk is
+    appended (flushed and fsynced) at once, so an interrupted run resumes where it stopped.
+    ``workers`` engine processes run in parallel (one thread each, deterministic).
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if settings.threads != 1:
+        raise ValueError("reward analysis uses threads=1 so that scores are reproducible; "
+                         "parallelize with workers= instead")
+    wanted = list(dict.fromkeys(normalize_fen(f) for f in fens))
+    path = find_stockfish(engine_path)
+    key = cache_key(limit, settings, stockfish_version(path))
+    cache_file = _cache_path(Path(cache_dir), key) if cache_dir is not None else None
+    known = load_cache(cache_file) if cache_file is not None else {}
+    todo = [f for f in wanted if f not in known and not chess.Board(f).is_game_over()]
+    for f in wanted:
+        if f not in known and f not in todo:
+            known[f] = {}  # terminal position: nothing to score
+    if todo:
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+        chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
+        sink = open(cache_file, "a") if cache_file is not None else None
+        bar = tqdm(total=len(todo), desc=f"scoring moves ({limit.describe()})", unit="pos",
+                   disable=not progress)
+        try:
+            for batch in _map_chunks(chunks, limit, settings, path, workers):
+                for fen, scores in batch:
+                    known[fen] = scores
+                    if sink is not None:
+                        _append(sink, fen, scores)
+                if sink is not None:
+                    sink.flush()
+                    os.fsync(sink.fileno())
+                bar.update(len(batch))
+        finally:
+            bar.close()
+            if sink is not None:
+                sink.close()
+    return {f: known[f] for f in wanted}
+
+
+def _map_chunks(chunks, limit, settings, path, workers):
+    if workers == 1 or len(chunks) == 1:
+        _worker_init(settings, path)
+        try:
+            for c in chunks:
+                yield _worker_score((c, limit))
+        finally:
+            global _WORKER_ENGINE
+            if _WORKER_ENGINE is not None:
+                _WORKER_ENGINE.close()
+                _WORKER_ENGINE = None
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp_context(),
+                             initializer=_worker_init, initargs=(settings, path)) as pool:
+        yield from pool.map(_worker_score, [(c, limit) for c in chunks])
+
+
+def mp_context():
+    """Worker processes start with ``spawn`` (a fresh interpreter: forking a process that holds
+    engine pipes and threads can deadlock). ``spawn`` re-imports the main program, so it cannot
+    work when that is not a file (``python - <<EOF``): say so instead of failing obscurely."""
+    import multiprocessing as mp
+    import sys
+
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        raise RuntimeError(f"parallel workers cannot start from a main program that is not a file "
+                           f"({main_file!r}); save the code to a .py file or use workers=1")
+    return mp.get_context("spawn")
+
+
+def describe_analysis(limit: SearchLimit, settings: EngineSettings = EngineSettings(),
+                      engine_path: str | None = None) -> dict[str, Any]:
+    """What produced the scores — goes into every result file."""
+    path = find_stockfish(engine_path)
+    return {"engine": stockfish_version(path), "path": path, **asdict(settings),
+            "limit": limit.describe(), "multipv": "all legal moves", "wdl_model": WDL_MODEL,
+            "score": "mover's expected score win + draw/2 after the move"}
+
+
+# -- rewards -----------------------------------------------------------------------------------
+Distribution = Mapping[chess.Move | str, float]
+
+
+def policy_reward(dist: Distribution, move_scores: MoveScores) -> float:
+    """``sum_m p(m) score(m)``: the exact expected reward of a move distribution in one state.
+
+    ``dist`` keys are ``chess.Move`` or UCI strings. Probabilities are renormalized over the
+    scored (legal) moves; mass on a move that was not scored is an error, since it would
+    silently change the reward.
+    """
+    if not move_scores:
+        raise ValueError("no scored moves: the position is terminal or was not analysed")
+    total = 0.0
+    acc = 0.0
+    for m, p in dist.items():
+        if p == 0.0:
+            continue
+        u = m.uci() if isinstance(m, chess.Move) else m
+        if u not in move_scores:
+            raise KeyError(f"move {u} has probability {p:.3g} but no score; is it legal in this "
+                           "position, and were the scores computed for the same FEN?")
+        acc += p * move_scores[u]
+        total += p
+    if total <= 0:
+        raise ValueError("the distribution puts no probability on any legal move")
+    return acc / total
+
+
+def best_reward(move_scores: MoveScores) -> float:
+    """The oracle: the reward of always playing the best-scored move."""
+    return max(move_scores.values())
+
+
+Policy = Any  # a Player (has .distribution(board)) or a callable board -> distribution
+
+
+def _dist_of(policy: Policy, board: chess.Board) -> Distribution:
+    if hasattr(policy, "distribution"):
+        dist = policy.distribution(board)
+        if dist is None:
+            raise ValueError(f"player {getattr(policy, 'name', policy)!r} has no exact move "
+                             "distribution (e.g. Stockfish below Skill Level 20); it cannot be "
+                             "scored by per-state reward")
+        return dist
+    if callable(policy):
+        return policy(board)
+    raise TypeError(f"{policy!r} is neither a Player nor a callable board -> distribution")
+
+
+def evaluate_rewards(policies: Mapping[str, Policy], positions: Sequence[str | chess.Board],
+                     move_scores: Mapping[str, MoveScores], progress: bool = True,
+                     ) -> dict[str, np.ndarray]:
+    """Per-state rewards ``{name: array aligned with positions}``.
+
+    Pass ``chess.Board`` objects built by pushing the game's moves when a policy needs the move
+    history (a move-history model cannot read a FEN); FEN strings suffice for experts/board models.
+
+    ``policies`` maps a name to a :class:`~minitranscend.players.Player` (its exact
+    ``distribution``), a callable ``board -> {move: p}``, or the string ``"oracle"``.
+    """
+    boards = [p.copy() if isinstance(p, chess.Board) else _board(p) for p in positions]
+    fens = [b.fen() for b in boards]
+    missing = [f for f in fens if f not in move_scores]
+    if missing:
+        raise KeyError(f"{len(missing)} positions have no move scores (first: {missing[0]}); "
+                       "run analyse_positions on the same positions first")
+    empty = [f for f in fens if not move_scores[f]]
+    if empty:
+        raise ValueError(f"{len(empty)} positions are terminal (first: {empty[0]}); drop them")
+    out: dict[str, np.ndarray] = {}
+    for name, policy in policies.items():
+        vals = np.empty(len(fens))
+        for i, fen in enumerate(tqdm(fens, desc=f"reward {name}", disable=not progress, leave=False)):
+            if isinstance(policy, str) and policy == "oracle":
+                vals[i] = best_reward(move_scores[fen])
+            else:
+                vals[i] = policy_reward(_dist_of(policy, boards[i].copy()), move_scores[fen])
+        out[name] = vals
+    return out
+
+
+# -- statistics --------------------------------------------------------------------------------
+def bootstrap_ci(values: Sequence[float] | np.ndarray, n_boot: int = 2000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, lo, hi): percentile bootstrap interval of the mean, resampling states."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) == 0:
+        raise ValueError("bootstrap_ci needs a non-empty 1-D sequence of values")
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for start in range(0, n_boot, 256):  # batches keep memory small for large n
+        k = min(256, n_boot - start)
+        means[start:start + k] = v[rng.integers(0, len(v), size=(k, len(v)))].mean(axis=1)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(means, [a, 1 - a])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def paired_bootstrap_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0,
+                        level: float = 0.95) -> tuple[float, float, float]:
+    """(mean of a - b, lo, hi) on the *same* states: resampling pairs removes the variance that
+    comes from which states were drawn, so small differences between policies become visible."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need equal shapes, got {a.shape} and {b.shape}")
+    return bootstrap_ci(a - b, n_boot=n_boot, seed=seed, level=level)
+
+
+def summarize_rewards(rewards: Mapping[str, np.ndarray], baseline: str | None = None,
+                      n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per policy: mean reward with 95% interval, and (paired) difference to baseline."""
+    rows = []
+    for name, v in rewards.items():
+        mean, lo, hi = bootstrap_ci(v, n_boot=n_boot, seed=seed)
+        row: dict[str, Any] = {"policy": name, "n_states": len(v), "mean": mean, "lo": lo, "hi": hi}
+        if baseline is not None:
+            d, dlo, dhi = paired_bootstrap_ci(v, rewards[baseline], n_boot=n_boot, seed=seed)
+            row.update({"baseline": baseline, "diff": d, "diff_lo": dlo, "diff_hi": dhi})
+        rows.append(row)
+    return rows
+
+
+def state_gains(r_tau: Sequence[float], r_1: Sequence[float]) -> np.ndarray:
+    """Per-state gain ``r_tau(s) - r_1(s)`` of a low temperature over temperature 1."""
+    a, b = np.asarray(r_tau, dtype=float), np.asarray(r_1, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"rewards must be aligned on the same states, got {a.shape} and {b.shape}")
+    return a - b
+
+
+def gain_concentration(gains: Sequence[float], top: Sequence[float] = (0.01, 0.05, 0.1),
+                       ) -> dict[float, float]:
+    """Share of the total (net) gain carried by the top fraction of states, largest gains first.
+
+    ``{0.01: 0.4}`` means the best 1% of states carry 40% of the whole gain: low temperature
+    helps in a few decisive states (where the majority vote fixes a blunder), not uniformly.
+    The share is NaN when the net gain is not positive (there is nothing to apportion).
+    """
+    g = np.sort(np.asarray(gains, dtype=float))[::-1]
+    total = g.sum()
+    out = {}
+    for q in top:
+        if not 0 < q <= 1:
+            raise ValueError(f"top fractions must be in (0, 1], got {q}")
+        k = max(1, int(round(q * len(g))))
+        out[float(q)] = float(g[:k].sum() / total) if total > 0 else float("nan")
+    return out
+
+
+def write_reward_results(out_dir: str | os.PathLike, rewards: Mapping[str, np.ndarray],
+                         positions: Sequence[str | chess.Board], analysis: Mapping[str, Any],
+                         summary: list[dict[str, Any]] | None = None, extra: Mapping | None = None,
+                         ) -> dict[str, Path]:
+    """Write ``rewards_per_state.csv`` (one row per state) and ``rewards_summary.json``/``.csv``."""
+    import csv
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fens = [normalize_fen(p) for p in positions]
+    names = list(rewards)
+    per_state = out / "rewards_per_state.csv"
+    with open(per_state, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["fen", *names])
+        for i, fen in enumerate(fens):
+            w.writerow([fen, *(f"{rewards[n][i]:.6f}" for n in names)])
+    summary = summary if summary is not None else summarize_rewards(rewards)
+    js = out / "rewards_summary.json"
+    _atomic_write(js, json.dumps({"analysis": dict(analysis), "summary": summary,
+                                  **(dict(extra) if extra else {})}, indent=2))
+    cs = out / "rewards_summary.csv"
+    keys = list(dict.fromkeys(k for row in summary for k in row))
+    with open(cs, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(summary)
+    return {"per_state": per_state, "summary_json": js, "summary_csv": cs}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+

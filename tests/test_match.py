@@ -1,0 +1,94 @@
+"""Matches with real players: correct results (stalemate = draw), openings, PGN, resume."""
+import json
+
+import chess
+import pytest
+
+from minitranscend.evaluation.match import (MatchConfig, PlayerSpec, game_result, load_games,
+                                            pgn_games, play_game, run_match)
+from minitranscend.players import RandomPlayer, StockfishPlayer
+from minitranscend.engine import SearchLimit
+
+
+def test_stalemate_is_a_draw():
+    board = chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")  # black to move, no legal move, not in check
+    assert game_result(board) == ("1/2-1/2", "stalemate")
+
+
+def test_other_terminations():
+    assert game_result(chess.Board("R5k1/5ppp/8/8/8/8/8/6K1 b - - 0 1")) == ("1-0", "checkmate")
+    assert game_result(chess.Board("8/8/4k3/8/8/3K4/8/8 w - - 0 1")) == ("1/2-1/2", "insufficient material")
+    assert game_result(chess.Board("8/8/4k3/8/8/3K4/7R/8 w - - 100 80")) == ("1/2-1/2", "fifty-move rule")
+    b = chess.Board()
+    for _ in range(2):
+        for u in ("g1f3", "g8f6", "f3g1", "f6g8"):
+            b.push_uci(u)
+    assert game_result(b) == ("1/2-1/2", "threefold repetition")
+
+
+def test_game_into_stalemate_scored_draw():
+    # White queen to f7 stalemates; full-strength Stockfish would mate instead, so force the move
+    class Stalemater(RandomPlayer):
+        def choose(self, board):
+            return chess.Move.from_uci("e7f7")
+
+    g = play_game(Stalemater("w"), RandomPlayer("b"), start_fen="7k/4Q3/6K1/8/8/8/8/8 w - - 0 1")
+    assert (g.result, g.termination, g.plies) == ("1/2-1/2", "stalemate", 1)
+
+
+def test_ply_cap_and_pgn_headers():
+    g = play_game(RandomPlayer("r1"), RandomPlayer("r2"), seed=3, max_plies=10, opening=["e2e4"])
+    assert (g.result, g.termination, g.plies) == ("1/2-1/2", "ply cap", 10)
+    (game,) = pgn_games(g.pgn)
+    assert game.headers["Termination"] == "ply cap"
+    assert game.headers["OpeningMoves"] == "e2e4"
+    assert json.loads(game.headers["WhiteSettings"])["type"] == "random"
+    assert [m.uci() for m in game.mainline_moves()] == g.moves
+
+
+def test_spec_strings_roundtrip():
+    for text in ("random", "stockfish:skill=3,nodes=200", "expert:default:2",
+                 "expert:eps=0.3,blind=N,nodes=100", "model:/tmp/x.pt:tau=0.1"):
+        spec = PlayerSpec.parse(text)
+        assert PlayerSpec.parse(str(spec)) == spec
+    assert PlayerSpec.parse("model:C:/a/b.pt:tau=0.5").path == "C:/a/b.pt"
+    with pytest.raises(ValueError, match="unknown player kind"):
+        PlayerSpec.parse("gnuchess")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        PlayerSpec.parse("stockfish:nodez=3").build()
+
+
+def test_openings_shared_by_pairs_and_colours_alternate():
+    cfg = MatchConfig("a", "b", seed=5, opening_plies=4)
+    p0, p1, p2 = cfg.game_plan(0), cfg.game_plan(1), cfg.game_plan(2)
+    assert p0["opening"] == p1["opening"] != p2["opening"]
+    assert p0["a_white"] and not p1["a_white"]
+    assert MatchConfig("a", "b", book=True).game_plan(3)["opening_name"] == "Italian Game"
+
+
+@pytest.mark.slow
+def test_killed_match_resumes_without_duplicates(tmp_path):
+    a, b = "expert:default:0", "stockfish:nodes=30"  # deterministic given the game seed
+    kw = dict(seed=1, opening_plies=2, max_plies=60, progress=False)
+    full = run_match(a, b, 6, tmp_path / "full", workers=2, **kw)
+    part = tmp_path / "part"
+    run_match(a, b, 6, part, workers=1, **kw)
+    lines = (part / "games.jsonl").read_text().splitlines(keepends=True)
+    (part / "games.jsonl").write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2])
+    resumed = run_match(a, b, 6, part, workers=2, **kw)
+    games = load_games(part)
+    assert [g["index"] for g in games] == list(range(6))
+    assert len((part / "games.jsonl").read_text().splitlines()) == 6
+    by_index = {g["index"]: (g["result"], g["moves"]) for g in load_games(tmp_path / "full")}
+    assert {g["index"]: (g["result"], g["moves"]) for g in games} == by_index
+    assert (resumed["wins"], resumed["draws"], resumed["losses"]) == \
+        (full["wins"], full["draws"], full["losses"])
+    assert len(pgn_games((part / "games.pgn").read_text())) == 6
+    with pytest.raises(ValueError, match="different match"):
+        run_match(a, b, 6, part, workers=1, seed=2, progress=False)
+
+
+def test_stockfish_beats_random():
+    with StockfishPlayer("sf", SearchLimit(nodes=200)) as sf:
+        g = play_game(sf, RandomPlayer(), seed=0, max_plies=200)
+    assert (g.result, g.termination) == ("1-0", "checkmate")
