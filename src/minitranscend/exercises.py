@@ -295,6 +295,112 @@ def check_masked_argmax(fn) -> tuple[bool, str]:
 # --- end chapter 3: tokenizers ---
 
 
+# --- chapter 6: evaluation ---
+
+# Exercise 6.1: the four legal moves of a position and the mover's expected score after each.
+EX6_MOVE_SCORES = {"Nf3": 0.62, "d4": 0.55, "a3": 0.40, "Qh5": 0.10}
+EX6_EPS = 0.2
+
+
+def check_expert_reward(value: float) -> tuple[bool, str]:
+    """Exercise 6.1: r(s) of an expert that plays Nf3 (the engine move) with probability 1 - eps
+    and a uniformly random legal move with probability eps."""
+    from .evaluation.reward import policy_reward
+
+    k = len(EX6_MOVE_SCORES)
+    dist = {m: EX6_EPS / k + (1 - EX6_EPS) * (m == "Nf3") for m in EX6_MOVE_SCORES}
+    want = policy_reward(dist, EX6_MOVE_SCORES)
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a number, got {value!r}"
+    if abs(got - want) < 1e-4:
+        return True, (f"right: 0.8 * 0.62 + 0.2 * mean(0.62, 0.55, 0.40, 0.10) = {want:.4f}; the "
+                      "random 20% costs the expert 0.62 - r = "
+                      f"{EX6_MOVE_SCORES['Nf3'] - want:.4f} of expected score in this state")
+    if abs(got - 0.62) < 1e-4:
+        return False, "0.62 is the oracle's reward (always the best move); the expert errs 20% of the time"
+    if abs(got - 0.8 * 0.62) < 1e-4:
+        return False, ("0.496 counts only the engine move; the random 20% still earns the average "
+                       "score of the legal moves (and can also hit Nf3)")
+    if abs(got - sum(EX6_MOVE_SCORES.values()) / k) < 1e-4:
+        return False, "that is the random player's reward; the expert plays Nf3 80% of the time"
+    return False, (f"{got:.4f} is not it: p(Nf3) = 0.8 + 0.2/4, every other move 0.2/4; "
+                   "r = sum of p(m) * score(m)")
+
+
+def check_elo_from_score(value: float) -> tuple[bool, str]:
+    """Exercise 6.2: the Elo rating implied by 7.5/10 against one opponent rated 1200."""
+    import math
+
+    want = 1200 + 400 * math.log10(0.75 / 0.25)
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a number, got {value!r}"
+    if abs(got - want) < 0.5:
+        return True, (f"right: 1200 + 400 log10(0.75 / 0.25) = {want:.1f}. But with 10 games the "
+                      "95% bootstrap interval of the score is about 0.5 to 1.0 (7 wins, 1 draw, "
+                      "2 losses): anything from +0 Elo to +infinity. One short match means little")
+    if abs(got - (1200 + 400 * math.log(3))) < 0.5:
+        return False, "that used the natural log; Elo uses log base 10 (a 400-point gap = odds 10:1)"
+    if abs(got - (1200 - 400 * math.log10(3))) < 0.5:
+        return False, "wrong sign: a score above 50% means a rating above the opponent's"
+    return False, (f"{got:.1f} is not it: solve 0.75 = 1 / (1 + 10^((1200 - R) / 400)) for R")
+
+
+def _ex6_positions():
+    """(label, board) of finished games covering every way a game can end."""
+    import chess
+
+    cases = []
+    b = chess.Board()
+    for san in ("f3", "e5", "g4", "Qh4#"):
+        b.push_san(san)
+    cases.append(("fool's mate (black mates)", b))
+    b = chess.Board()
+    for san in ("e4", "e5", "Bc4", "Nc6", "Qh5", "Nf6", "Qxf7#"):
+        b.push_san(san)
+    cases.append(("scholar's mate (white mates)", b))
+    cases.append(("stalemate, black to move", chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")))
+    cases.append(("stalemate, white to move", chess.Board("8/8/8/8/8/6k1/5q2/7K w - - 0 1")))
+    cases.append(("king against king", chess.Board("8/8/4k3/8/8/3K4/8/8 w - - 0 1")))
+    b = chess.Board()
+    for san in ("Nf3", "Nf6", "Ng1", "Ng8", "Nf3", "Nf6", "Ng1", "Ng8"):
+        b.push_san(san)
+    cases.append(("threefold repetition", b))
+    return cases
+
+
+def check_game_score(fn) -> tuple[bool, str]:
+    """Exercise 6.3: ``fn(board, color)`` = the finished game's score for ``color`` (1, 0.5, 0),
+    stalemate a draw, as FIDE rules say and the paper's harness did not."""
+    import chess
+
+    for label, board in _ex6_positions():
+        outcome = board.outcome(claim_draw=True)
+        for color in (chess.WHITE, chess.BLACK):
+            want = 0.5 if outcome.winner is None else float(outcome.winner == color)
+            try:
+                got = float(fn(board.copy(), color))
+            except Exception as e:  # noqa: BLE001 - report any failure of the reader's code
+                hint = (" (board.outcome() is None until a draw is claimed: pass claim_draw=True)"
+                        if "repetition" in label else "")
+                return False, f"{label}, score for {chess.COLOR_NAMES[color]}: raised {e!r}{hint}"
+            if got != want:
+                hint = ""
+                if "stalemate" in label:
+                    hint = (": scoring stalemate as a win/loss is the paper's harness's mistake; "
+                            "a stalemated player draws")
+                elif "repetition" in label:
+                    hint = ": use board.outcome(claim_draw=True) so that claimable draws count"
+                return False, (f"{label}, score for {chess.COLOR_NAMES[color]}: got {got}, "
+                               f"expected {want}{hint}")
+    return True, "right on every ending: mate, stalemate (a draw), insufficient material, repetition"
+
+# --- end chapter 6: evaluation ---
+
+
 # --- chapter 8: taxonomy ---
 
 
