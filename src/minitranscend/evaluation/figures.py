@@ -11,12 +11,15 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 def rating_vs_temperature(series: Mapping[str, Sequence[Mapping[str, float]]],
                           references: Mapping[str, Mapping[str, float]] | None = None,
-                          title: str = "Rating vs sampling temperature") -> go.Figure:
+                          title: str = "Rating vs sampling temperature",
+                          y_title: str = "Elo (ML fit, 95% bootstrap interval)") -> go.Figure:
     """The paper's headline plot, with uncertainty.
 
     ``series``: ``{model name: [{"tau", "rating", "lo", "hi"}, ...]}`` — one line with a 95% band
     per model. ``references``: ``{expert name: {"rating", "lo", "hi"}}`` — horizontal lines with
     bands (the experts the model must beat). Temperature is on a log axis, as in the paper.
+    The same picture serves any per-temperature statistic (e.g. the per-state reward): pass its
+    values under "rating" and name it with ``y_title``.
     """
     fig = go.Figure()
     for k, (name, rows) in enumerate(series.items()):
@@ -36,7 +39,7 @@ def rating_vs_temperature(series: Mapping[str, Sequence[Mapping[str, float]]],
         fig.add_hline(y=ref["rating"], line_dash="dash", line_color=c,
                       annotation_text=name, annotation_position="top left")
     fig.update_xaxes(type="log", title="temperature τ")
-    fig.update_yaxes(title="Elo (ML fit, 95% bootstrap interval)")
+    fig.update_yaxes(title=y_title)
     fig.update_layout(title=title, template="plotly_white")
     return fig
 

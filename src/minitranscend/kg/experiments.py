@@ -51,9 +51,9 @@ PROFILES = {
     "full": Profile(name="full", seeds=5,
                     denoise_transformer=((5, 0.4), (50, 0.4)),
                     select_transformer=(0.0, 4.0),
-                    transformer=TransformerConfig(block_size=32, batch_size=128, steps=800,
+                    transformer=TransformerConfig(block_size=32, batch_size=128, steps=600,
                                                   learning_rate=3e-3),
-                    generalization_steps=1500),
+                    generalization_steps=1000),
 }
 
 

@@ -1,0 +1,304 @@
+"""The main experiment, end to end: experts -> games -> model -> rewards, matches, ratings.
+
+One configuration per profile (:func:`config`), one function per stage, each writing its results
+under ``runs/<profile>/experiment/`` and skipping work that is already done, so that
+
+* ``minitranscend experiment --profile full`` runs the whole pipeline (and resumes when rerun),
+* every chapter can call the stage it needs (``ensure_data``, ``ensure_model`` ...) and gets the
+  same files, whether the earlier chapters ran in this session or not.
+
+Datasets: ``"A"`` is written by a *diverse* panel of experts (their systematic errors differ);
+``"B"`` is the ablation, the same number of games by experts whose errors *coincide*.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .paths import run_dir
+from .players import ExpertConfig
+
+DATASETS = ("A", "B")
+
+
+def diverse_experts(eps: float = 0.5, nodes: int = 100) -> list[ExpertConfig]:
+    """Four experts of equal engine strength, each blind to a different piece."""
+    return [ExpertConfig(f"expert-{p}", nodes=nodes, eps=eps, blind_spot=p) for p in "NBRQ"]
+
+
+def coinciding_experts(eps: float = 0.5, nodes: int = 100) -> list[ExpertConfig]:
+    """Four experts who all share one blind spot: their errors coincide, so no vote removes them."""
+    return [ExpertConfig(f"expert-N{i}", nodes=nodes, eps=eps, blind_spot="N") for i in range(1, 5)]
+
+
+@dataclass
+class ExperimentConfig:
+    profile: str
+    n_games: int
+    experts: dict[str, list[ExpertConfig]]
+    train: dict[str, Any]
+    taus: tuple[float, ...] = (0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5)
+    n_states: int = 1000
+    reward_depth: int = 8
+    match_games: int = 200
+    max_plies: int = 250
+    seed: int = 0
+    workers: int = 2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+
+def config(profile: str = "ci") -> ExperimentConfig:
+    """The experiment's settings. ``ci``: minutes on 2 cores, for the book's CI; ``full``: the
+    real experiment (the CPU budget: under an hour on 2 cores)."""
+    experts = {"A": diverse_experts(), "B": coinciding_experts()}
+    if profile == "ci":
+        return ExperimentConfig(
+            profile="ci", n_games=200, experts=experts,
+            train=dict(tokenizer="move", preset="tiny", max_minutes=1.0, max_iters=10**9,
+                       batch_size=32, eval_interval=50, eval_iters=4, lr=1e-3, warmup_iters=20),
+            taus=(0.001, 0.1, 0.5, 1.0), n_states=40, reward_depth=6, match_games=10, max_plies=150,
+            extra={"match_taus": (0.001, 1.0)})
+    if profile == "full":
+        return ExperimentConfig(
+            profile="full", n_games=8000, experts=experts,
+            train=dict(tokenizer="move", preset="tiny", max_minutes=20.0, max_iters=10**9,
+                       batch_size=64, eval_interval=250, eval_iters=20, lr=1e-3, warmup_iters=100))
+    raise ValueError(f"unknown profile {profile!r}; use 'ci' or 'full'")
+
+
+def _root(cfg: ExperimentConfig, *parts: str) -> Path:
+    return run_dir(cfg.profile, "experiment", *parts)
+
+
+def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
+    return _root(cfg, f"data-{dataset}")
+
+
+def model_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
+    return _root(cfg, f"model-{dataset}")
+
+
+def _check(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+
+
+def ensure_data(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True) -> Path:
+    """Generate (or finish generating) the expert games of ``dataset``; returns its directory."""
+    from .data import generate_games
+
+    _check(dataset)
+    out = data_dir(cfg, dataset)
+    seed = cfg.seed + (0 if dataset == "A" else 1)
+    generate_games(out, cfg.experts[dataset], cfg.n_games, seed=seed, workers=cfg.workers,
+                   max_plies=cfg.max_plies, progress=progress)
+    return out
+
+
+def train_config(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True):
+    """The :class:`~minitranscend.train.TrainConfig` of the model trained on ``dataset``."""
+    from .train import TrainConfig
+
+    _check(dataset)
+    return TrainConfig.from_dict({**cfg.train, "data": str(data_dir(cfg, dataset)),
+                                  "out": str(model_dir(cfg, dataset)), "seed": cfg.seed,
+                                  "progress": progress})
+
+
+def ensure_model(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True) -> Path:
+    """Train (or resume, or reuse) the model on ``dataset``; returns the best checkpoint's path."""
+    from .train import BEST_NAME, train
+
+    ensure_data(cfg, dataset, progress=progress)
+    tc = train_config(cfg, dataset, progress=progress)
+    train(tc)
+    return Path(tc.out) / BEST_NAME
+
+
+def held_out_positions(cfg: ExperimentConfig, dataset: str = "A", n: int | None = None,
+                       min_ply: int = 4) -> list:
+    """``n`` states from the held-out (validation) games of ``dataset``: the same number of random
+    plies from each game (as few as covers ``n``), boards *with* their move history. Both models
+    are scored on these same states, which no model was trained on."""
+    import math
+    import random
+
+    from .data import iter_games
+    from .train import is_val_game
+
+    ensure_data(cfg, dataset, progress=False)
+    n = n or cfg.n_states
+    val_fraction = cfg.train.get("val_fraction", 0.05)
+    games = [g for g in iter_games(data_dir(cfg, dataset)) if is_val_game(g.id, val_fraction)]
+    per_game = max(1, math.ceil(1.2 * n / max(1, len(games))))
+    rng = random.Random(cfg.seed)
+    boards = []
+    for game in games:
+        plies = list(range(min_ply, game.n_plies))
+        for ply in sorted(rng.sample(plies, min(per_game, len(plies)))):
+            board = game.board_after(ply)
+            if not board.is_game_over():
+                boards.append(board)
+    if len(boards) < n:
+        raise ValueError(f"only {len(boards)} held-out states in dataset {dataset}, {n} wanted: "
+                         "generate more games or lower n_states")
+    rng.shuffle(boards)
+    return boards[:n]
+
+
+def temperature_policies(checkpoint: str | Path, taus: tuple[float, ...], boards: list,
+                         prefix: str = "model") -> dict[str, Any]:
+    """``{f"{prefix} tau=...": board -> {move: p}}`` for every temperature, computing the model's
+    distribution once per state (a batched forward pass) and re-tempering it, which is exact
+    for move-level temperature."""
+    from .policy import move_distributions
+    from .train import load_checkpoint
+
+    model, tok, _ = load_checkpoint(checkpoint, "cpu")
+    model.eval()
+    base = {}
+    for i in range(0, len(boards), 64):
+        chunk = boards[i:i + 64]
+        for b, d in zip(chunk, move_distributions(model, tok, chunk)):
+            base[b.fen()] = d
+
+    def at(tau: float):
+        return lambda board: base[board.fen()].at_temperature(tau).as_dict()
+
+    return {f"{prefix} tau={tau:g}": at(tau) for tau in taus}
+
+
+def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
+                 progress: bool = True) -> dict[str, Any]:
+    """Per-state reward on held-out states of dataset A: oracle, random, every expert of every
+    dataset (exact distributions) and each dataset's model at every temperature, with bootstrap
+    95% intervals; plus where the low-temperature gain comes from. Writes ``rewards/``."""
+    from .engine import EngineSettings, SearchLimit
+    from .evaluation.reward import (analyse_positions, describe_analysis, evaluate_rewards,
+                                    gain_concentration, paired_bootstrap_ci, state_gains,
+                                    summarize_rewards, write_reward_results)
+    from .players import Expert, RandomPlayer
+
+    out = _root(cfg, "rewards")
+    summary_path = out / "rewards_summary.json"
+    stamp = {"config": json.loads(json.dumps(cfg.to_dict())), "datasets": list(datasets)}
+    if summary_path.exists():
+        done = json.loads(summary_path.read_text())
+        if done.get("stamp") == stamp:
+            return done  # same settings: the result is already there
+    boards = held_out_positions(cfg, "A")
+    limit = SearchLimit(depth=cfg.reward_depth)
+    scores = analyse_positions([b.fen() for b in boards], limit=limit, workers=cfg.workers,
+                               cache_dir=_root(cfg, "cache"), progress=progress)
+    keep = [b for b in boards if scores[b.fen()]]
+    policies: dict[str, Any] = {"oracle": "oracle", "random": RandomPlayer()}
+    experts = []
+    for ds in datasets:
+        for ec in cfg.experts[ds]:
+            if ec.name not in policies:
+                experts.append(Expert(ec))
+                policies[ec.name] = experts[-1]
+    for ds in datasets:
+        ckpt = ensure_model(cfg, ds, progress=progress)
+        policies.update(temperature_policies(ckpt, cfg.taus, keep, prefix=f"model-{ds}"))
+    try:
+        rewards = evaluate_rewards(policies, keep, scores, progress=progress)
+    finally:
+        for e in experts:
+            e.close()
+    summary = summarize_rewards(rewards, seed=cfg.seed)
+    analysis: dict[str, Any] = {"n_states": len(keep), "limit": limit.describe(), "datasets": {}}
+    for ds in datasets:
+        names = [e.name for e in cfg.experts[ds]]
+        best_expert = max(names, key=lambda n: float(rewards[n].mean()))
+        model_names = [f"model-{ds} tau={t:g}" for t in cfg.taus]
+        best_model = max(model_names, key=lambda n: float(rewards[n].mean()))
+        diff = paired_bootstrap_ci(rewards[best_model], rewards[best_expert], seed=cfg.seed)
+        gains = state_gains(rewards[f"model-{ds} tau={min(cfg.taus):g}"], rewards[f"model-{ds} tau=1"])
+        analysis["datasets"][ds] = {
+            "best_expert": best_expert, "best_model": best_model,
+            "model_minus_best_expert": {"mean": diff[0], "lo": diff[1], "hi": diff[2]},
+            "transcends": bool(diff[1] > 0),
+            "gain_concentration": {str(k): v for k, v in gain_concentration(gains).items()},
+        }
+    write_reward_results(out, rewards, keep, describe_analysis(limit, EngineSettings(), None),
+                         summary=summary, extra={"transcendence": analysis, "stamp": stamp})
+    return json.loads(summary_path.read_text())
+
+
+REFERENCE_OPPONENTS = ("random", "stockfish:nodes=1,name=sf-n1", "stockfish:nodes=10,name=sf-n10")
+ANCHOR, ANCHOR_RATING = "random", 0.0  # ratings are "Elo above the uniformly random player"
+
+
+def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True):
+    """Matches and ratings for the model trained on ``dataset``: the model at every temperature
+    against the experts who wrote its data and the random player (``match_games`` games per
+    temperature, both colours), plus games among the reference players and experts so that all
+    sit on one maximum-likelihood Elo scale anchored at the random player = 0. Resumable; the
+    reference players' games are shared between the two datasets. Writes ``ladder-<ds>/``."""
+    from .evaluation.ladder import evaluate_temperatures, expert_spec
+    from .evaluation.match import PlayerSpec
+
+    ckpt = ensure_model(cfg, dataset, progress=progress)
+    experts = [expert_spec(e) for e in cfg.experts[dataset]]
+    opponents = [PlayerSpec.parse(o) for o in REFERENCE_OPPONENTS] + experts
+    model_opponents = ["random"] + [e.label for e in experts]
+    per_pair = max(1, cfg.match_games // len(model_opponents))
+    return evaluate_temperatures(
+        ckpt, cfg.extra.get("match_taus", cfg.taus), opponents, _root(cfg, f"ladder-{dataset}"),
+        games_per_pair=per_pair, anchor=ANCHOR, anchor_rating=ANCHOR_RATING,
+        model_opponents=model_opponents, model_name=f"model-{dataset}", workers=cfg.workers,
+        seed=cfg.seed, max_plies=cfg.max_plies, progress=progress)
+
+
+def reward_series(summary: dict[str, Any], cfg: ExperimentConfig,
+                  datasets: tuple[str, ...] = DATASETS) -> tuple[dict, dict]:
+    """Reward summary rows -> ``(series, references)`` for
+    :func:`~minitranscend.evaluation.figures.rating_vs_temperature`: one line per model over
+    temperature, one band per expert (best expert of each dataset first)."""
+    rows = {r["policy"]: r for r in summary["summary"]}
+    band = lambda r: {"rating": r["mean"], "lo": r["lo"], "hi": r["hi"]}  # noqa: E731
+    series = {f"model-{ds}": [{"tau": t, **band(rows[f"model-{ds} tau={t:g}"])} for t in cfg.taus]
+              for ds in datasets}
+    refs = {}
+    for ds in datasets:
+        best = summary["transcendence"]["datasets"][ds]["best_expert"]
+        refs[f"best expert of {ds} ({best})"] = band(rows[best])
+    refs["random"] = band(rows["random"])
+    return series, refs
+
+
+def run(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
+    """Every stage for every dataset, in order. Rerunning resumes."""
+    summary: dict[str, Any] = {"profile": cfg.profile, "config": cfg.to_dict()}
+    for ds in datasets:
+        summary[ds] = {"data": str(ensure_data(cfg, ds)), "model": str(ensure_model(cfg, ds))}
+    rewards = reward_stage(cfg, datasets)
+    summary["rewards"] = rewards["transcendence"]
+    for ds in datasets:
+        res = ladder_stage(cfg, ds)
+        summary[ds]["ratings"] = {"series": res.series, "experts": res.references}
+    path = _root(cfg) / "summary.json"
+    path.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _command(args: argparse.Namespace) -> int:
+    cfg = config(args.profile)
+    print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2))
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("experiment", help="run the main experiment end to end (resumable)")
+    p.add_argument("--profile", choices=("ci", "full"), default="ci")
+    p.add_argument("--dataset", choices=DATASETS, action="append",
+                   help="only this dataset (repeatable; default: A and B)")
+    p.set_defaults(func=_command)
