@@ -64,3 +64,49 @@ def test_length_histogram_figure():
     fig = length_histogram_figure(TINY)
     assert list(fig.data[0].y) == [4]  # one 10-ply bin
     assert sum(fig.data[0].y) == 4 and "4 games" in fig.layout.title.text
+
+
+def test_expert_disagreement_separates_shared_from_different_blind_spots():
+    """Real Stockfish: after 1.e4 e5 the engine move is Nf3; a knight-blind expert cannot play it."""
+    import chess
+
+    from minitranscend.data.stats import expert_disagreement
+    from minitranscend.players import ExpertConfig
+
+    board = chess.Board()
+    for san in ("e4", "e5"):
+        board.push_san(san)
+    states = [chess.Board().epd(), board.epd()]
+    shared = [ExpertConfig(f"n{i}", nodes=100, eps=0.5, blind_spot="N") for i in range(2)]
+    r = expert_disagreement(shared, states)
+    assert r["n_states"] == 2 and r["disagree"] == 0.0 and r["mean_distinct"] == 1.0
+    mixed = [ExpertConfig("n", nodes=100, blind_spot="N"), ExpertConfig("q", nodes=100, blind_spot="Q")]
+    r = expert_disagreement(mixed, states)
+    knight_blind, queen_blind = r["moves"][1]
+    assert chess.Move.from_uci(queen_blind) == board.parse_san("Nf3")
+    assert board.piece_type_at(chess.Move.from_uci(knight_blind).from_square) != chess.KNIGHT
+    assert r["disagree"] == 0.5 and r["mean_distinct"] == 1.5  # same move at the start, not after
+    with pytest.raises(ValueError, match="at least one"):
+        expert_disagreement(mixed, [])
+
+
+def test_expert_mixture_votes_out_one_blind_spot():
+    import chess
+
+    from minitranscend.data.stats import expert_mixture
+    from minitranscend.players import ExpertConfig
+
+    board = chess.Board()
+    for san in ("e4", "e5"):
+        board.push_san(san)
+    n_legal = board.legal_moves.count()
+    panel = [ExpertConfig("n", nodes=100, eps=0.5, blind_spot="N"),
+             ExpertConfig("b", nodes=100, eps=0.5, blind_spot="B"),
+             ExpertConfig("q", nodes=100, eps=0.5, blind_spot="Q")]
+    mix = expert_mixture(panel, board)
+    assert len(mix) == n_legal and sum(mix.values()) == pytest.approx(1.0)
+    nf3 = board.parse_san("Nf3")
+    assert max(mix, key=mix.get) == nf3
+    assert mix[nf3] == pytest.approx(2 / 3 * 0.5 + 0.5 / n_legal)  # two of three see it
+    alone = expert_mixture(panel[:1], board)
+    assert alone[nf3] == pytest.approx(0.5 / n_legal)  # the knight-blind expert never chooses it

@@ -185,3 +185,20 @@ def test_tokenize_games_and_files(tmp_path):
     assert list(tg.game(4)) == list(tokens[offsets[4]:offsets[5]])
     with pytest.raises(ValueError, match="single positions"):
         tokenize_games(recs, BOARD)
+
+
+def test_measure_throughput_counts_tokens_and_items():
+    from minitranscend.tokenizers import measure_throughput
+
+    games = [[m.uci() for m in random_game(s, 40).move_stack] for s in range(3)]
+    n_plies = sum(len(g) for g in games)
+    char = measure_throughput(games, CHAR)
+    assert char["items"] == 3 and char["unit"] == "games"
+    assert char["tokens"] == sum(len(CHAR.encode_game(g)) for g in games)
+    move = measure_throughput(games, MOVE)
+    assert move["tokens"] == n_plies + 3  # one token per ply plus <bos> per game
+    board = measure_throughput(games, BOARD)
+    assert board["items"] == n_plies and board["tokens"] == 70 * n_plies
+    assert board["unit"] == "positions"
+    for r in (char, move, board):
+        assert r["seconds"] > 0 and r["tokens_per_s"] == pytest.approx(r["tokens"] / r["seconds"])

@@ -305,12 +305,19 @@ class BoardTokenizer(Tokenizer):
     """A position as :attr:`seq_len` = 70 tokens: squares a1..h8 (piece letter or ``.``), side to
     move, castling rights K, Q, k, q (``+``/``-``), en-passant file (only when an en-passant
     capture is legal, as in FEN). The move is predicted over :class:`MoveTokenizer`'s vocabulary
-    (:attr:`move_tokenizer`). Repetition counts and move clocks are not encoded."""
+    (:attr:`move_tokenizer`). Repetition counts and move clocks are not encoded.
+
+    ``canonical=True`` encodes every position from the mover's side: when black is to move the
+    board is mirrored (``board.mirror()``: ranks flipped, colours swapped), so the model always
+    plays "white" and need not learn each pattern twice. Move ids then refer to the mirrored
+    board too; always go through :meth:`move_id` / :meth:`move_ids` / :meth:`decode_move_id`,
+    which un-mirror."""
 
     name = "board"
     seq_len = 64 + 1 + 4 + 1
 
-    def __init__(self) -> None:
+    def __init__(self, canonical: bool = False) -> None:
+        self.canonical = bool(canonical)
         castle = [f"{k}:{v}" for k in _CASTLE_KEYS for v in "-+"]
         self.vocab = [*_PIECE_TOKENS, *_TURN_TOKENS, *castle, *_EP_TOKENS]
         self._piece_id = {s: i for i, s in enumerate(_PIECE_TOKENS)}
@@ -319,7 +326,49 @@ class BoardTokenizer(Tokenizer):
         self._ep0 = self._castle0 + 8
         self.move_tokenizer = MoveTokenizer()
 
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if self.canonical:  # absent when False: older checkpoints stay loadable and equal
+            d["canonical"] = True
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "BoardTokenizer":
+        tok = super().from_dict({k: v for k, v in d.items() if k != "canonical"})
+        tok.canonical = bool(d.get("canonical", False))
+        return tok
+
+    def __repr__(self) -> str:
+        return f"BoardTokenizer(canonical={self.canonical})"
+
+    def mirrored(self, board: chess.Board) -> bool:
+        """Whether this position is encoded mirrored (canonical and black to move)."""
+        return self.canonical and board.turn == chess.BLACK
+
+    def move_id(self, board: chess.Board, move: MoveLike) -> int:
+        """The output id of ``move`` played in ``board`` (mirrored like the board)."""
+        move = _as_move(move)
+        if self.mirrored(board):
+            move = chess.Move(chess.square_mirror(move.from_square), chess.square_mirror(move.to_square),
+                              move.promotion)
+        return self.move_tokenizer.encode_move(move)
+
+    def move_ids(self, board: chess.Board, moves: Iterable[MoveLike] | None = None) -> list[int]:
+        """Output ids of ``moves`` (default: the legal moves, in ``board.legal_moves`` order)."""
+        moves = board.legal_moves if moves is None else moves
+        return [self.move_id(board, m) for m in moves]
+
+    def decode_move_id(self, board: chess.Board, token_id: int) -> chess.Move:
+        """Inverse of :meth:`move_id`: the real move in ``board`` that output ``token_id`` means."""
+        move = self.move_tokenizer.decode_move(token_id)
+        if self.mirrored(board):
+            move = chess.Move(chess.square_mirror(move.from_square), chess.square_mirror(move.to_square),
+                              move.promotion)
+        return move
+
     def encode_board(self, board: chess.Board) -> list[int]:
+        if self.mirrored(board):
+            board = board.mirror()
         # Bitboards rather than piece_map(): this runs once per training position.
         ids = [0] * 64
         for color, offset in ((chess.WHITE, 0), (chess.BLACK, 6)):
@@ -376,9 +425,10 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {"char": CharTokenizer, "move": MoveTok
                                           "board": BoardTokenizer}
 
 
-def get_tokenizer(name: str) -> Tokenizer:
+def get_tokenizer(name: str, **options: Any) -> Tokenizer:
+    """A tokenizer by name; ``options`` go to its constructor (``canonical=True`` for "board")."""
     try:
-        return TOKENIZERS[name]()
+        return TOKENIZERS[name](**options)
     except KeyError:
         raise ValueError(f"unknown tokenizer {name!r}; choose one of {sorted(TOKENIZERS)}") from None
 
@@ -488,3 +538,34 @@ def load_tokens(data_dir: str | os.PathLike, name: str, check: bool = True) -> T
             raise ValueError(f"{path} was made from different shards than those now in {data_dir}; "
                              f"re-run `minitranscend data tokenize --tokenizer {name} --data {data_dir}`")
     return tg
+
+
+# == speed =========================================================================================
+def measure_throughput(games: Sequence[Any], tokenizer: Tokenizer) -> dict[str, Any]:
+    """Tokenize ``games`` (GameRecords or move lists) once and time it: ``{"tokenizer", "tokens",
+    "items", "unit", "seconds", "tokens_per_s", "items_per_s"}``.
+
+    Game-level tokenizers count games; the board tokenizer encodes every position before each
+    move (as training on boards does) and counts positions. Measured, not estimated, because the
+    cost is dominated by python-chess (SAN needs legal-move generation), which varies by machine.
+    ``seconds`` is this process's CPU time (tokenizing is single-threaded), so other work on a
+    shared machine does not distort the rate as wall-clock time would.
+    """
+    import time
+
+    t0 = time.process_time()
+    if isinstance(tokenizer, BoardTokenizer):
+        items = 0
+        for g in games:
+            board = chess.Board()
+            for m in _record_moves(g):
+                tokenizer.encode_board(board)
+                board.push(_as_move(m))
+                items += 1
+        n_tokens, unit = items * tokenizer.seq_len, "positions"
+    else:
+        tokens, _ = tokenize_games(games, tokenizer)
+        n_tokens, items, unit = len(tokens), len(games), "games"
+    seconds = max(time.process_time() - t0, 1e-9)
+    return {"tokenizer": tokenizer.name, "tokens": n_tokens, "items": items, "unit": unit,
+            "seconds": seconds, "tokens_per_s": n_tokens / seconds, "items_per_s": items / seconds}

@@ -126,3 +126,53 @@ def length_histogram_figure(stats_or_games: dict[str, Any] | Iterable[GameRecord
     fig.update_layout(title=f"{title} — {stats['n_games']} games, mean {stats['mean_length']:.1f}",
                       xaxis_title="plies", yaxis_title="games", bargap=0.05)
     return fig
+
+
+def expert_disagreement(experts: Iterable[Any], states: Iterable[str],
+                        engine_path: str | None = None) -> dict[str, Any]:
+    """How often the experts' *noise-free* moves differ, on the given states (EPD strings).
+
+    The entropy of :func:`diversity` mixes two kinds of diversity: random errors (``eps``),
+    which every panel of noisy experts has, and disagreement between the experts' own moves
+    (their blind spots), which is what a majority vote needs. This measures the second alone:
+    each expert (an :class:`~minitranscend.players.ExpertConfig`) plays its engine move with the
+    blind spot applied and without the random error. Returns ``{"n_states", "disagree"`` (share
+    of states where not all experts choose the same move), ``"mean_distinct"`` (distinct moves
+    per state), ``"moves"`` (per state, the moves in UCI in expert order)``}``.
+    """
+    from ..players import Expert
+
+    boards = [chess.Board.from_epd(s)[0] for s in states]
+    per_expert: list[list[str]] = []
+    for config in experts:
+        with Expert(config, engine_path=engine_path) as expert:
+            expert.new_game(0)
+            per_expert.append([expert.engine_move(b).uci() for b in boards])
+    if not per_expert or not boards:
+        raise ValueError("expert_disagreement needs at least one expert and one state")
+    moves = [list(col) for col in zip(*per_expert)]
+    distinct = [len(set(m)) for m in moves]
+    return {"n_states": len(boards), "disagree": sum(d > 1 for d in distinct) / len(boards),
+            "mean_distinct": statistics.fmean(distinct), "moves": moves}
+
+
+def expert_mixture(experts: Iterable[Any], board: chess.Board,
+                   engine_path: str | None = None) -> dict[chess.Move, float]:
+    """The average of the experts' exact move distributions in ``board``: what a model trained on
+    equal shares of their games learns there, and whose argmax is the experts' majority vote.
+
+    ``experts`` are :class:`~minitranscend.players.ExpertConfig`; each contributes
+    ``(1 - eps)`` on its engine move (blind spot applied) plus ``eps`` spread over the legal moves.
+    """
+    from ..players import Expert
+
+    configs = list(experts)
+    if not configs:
+        raise ValueError("expert_mixture needs at least one expert")
+    total: dict[chess.Move, float] = {}
+    for config in configs:
+        with Expert(config, engine_path=engine_path) as expert:
+            expert.new_game(0)
+            for move, p in expert.distribution(board).items():
+                total[move] = total.get(move, 0.0) + p / len(configs)
+    return total
