@@ -34,6 +34,15 @@ def coinciding_experts(eps: float = 0.5, nodes: int = 100) -> list[ExpertConfig]
     return [ExpertConfig(f"expert-N{i}", nodes=nodes, eps=eps, blind_spot="N") for i in range(1, 5)]
 
 
+# The model recipe both profiles use: a board encoder with the from/to policy head, trained on
+# legal-move-masked cross-entropy from the mover's point of view, one torch thread (on 2 cores,
+# two single-thread jobs beat one two-thread job). Chosen by measurement: on 2 CPU cores it learns
+# far more per second than a move-history GPT (chapter 4 and the README say by how much).
+BOARD_RECIPE = dict(tokenizer="board", preset="board-tiny", batch_size=64, lr=3e-3, min_lr=3e-4,
+                    weight_decay=0.01, warmup_iters=100, max_iters=10**9, eval_interval=250,
+                    eval_iters=8, canonical=True, legal_loss=True, threads=1)
+
+
 @dataclass
 class ExperimentConfig:
     profile: str
@@ -61,15 +70,14 @@ def config(profile: str = "ci") -> ExperimentConfig:
     if profile == "ci":
         return ExperimentConfig(
             profile="ci", n_games=200, experts=experts,
-            train=dict(tokenizer="move", preset="tiny", max_minutes=1.0, max_iters=10**9,
-                       batch_size=32, eval_interval=50, eval_iters=4, lr=1e-3, warmup_iters=20),
+            train=dict(BOARD_RECIPE, max_iters=300, max_minutes=1.5, eval_interval=100,
+                       eval_iters=4),
             taus=(0.001, 0.1, 0.5, 1.0), n_states=40, reward_depth=6, match_games=10, max_plies=150,
             extra={"match_taus": (0.001, 1.0)})
     if profile == "full":
         return ExperimentConfig(
             profile="full", n_games=8000, experts=experts,
-            train=dict(tokenizer="move", preset="tiny", max_minutes=20.0, max_iters=10**9,
-                       batch_size=64, eval_interval=250, eval_iters=20, lr=1e-3, warmup_iters=100))
+            train=dict(BOARD_RECIPE, max_minutes=12.0))
     raise ValueError(f"unknown profile {profile!r}; use 'ci' or 'full'")
 
 
@@ -77,12 +85,28 @@ def _root(cfg: ExperimentConfig, *parts: str) -> Path:
     return run_dir(cfg.profile, "experiment", *parts)
 
 
+def _tag(*parts: Any) -> str:
+    """A short hash of settings, part of a folder's name: changing the experts or the recipe
+    starts a new folder instead of colliding with (or being refused by) the old one."""
+    import hashlib
+
+    text = json.dumps(parts, sort_keys=True, default=lambda o: asdict(o))
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
 def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
-    return _root(cfg, f"data-{dataset}")
+    """Games of ``dataset``; named by the experts, seed and ply cap (``n_games`` may grow)."""
+    return _root(cfg, f"data-{dataset}-{_tag(cfg.experts[dataset], cfg.seed, cfg.max_plies)}")
 
 
 def model_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
-    return _root(cfg, f"model-{dataset}")
+    """The model trained on ``dataset``; named by its data, their number and the recipe."""
+    return _root(cfg, f"model-{dataset}-{_tag(data_dir(cfg, dataset).name, cfg.n_games, cfg.train)}")
+
+
+def rewards_dir(cfg: ExperimentConfig) -> Path:
+    """Per-state rewards of every policy (``rewards_per_state.csv``, ``rewards_summary.json``)."""
+    return _root(cfg, "rewards")
 
 
 def _check(dataset: str) -> None:
@@ -186,7 +210,7 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
                                     summarize_rewards, write_reward_results)
     from .players import Expert, RandomPlayer
 
-    out = _root(cfg, "rewards")
+    out = rewards_dir(cfg)
     summary_path = out / "rewards_summary.json"
     stamp = {"config": json.loads(json.dumps(cfg.to_dict())), "datasets": list(datasets)}
     if summary_path.exists():
@@ -233,7 +257,7 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
     return json.loads(summary_path.read_text())
 
 
-REFERENCE_OPPONENTS = ("random", "stockfish:nodes=1,name=sf-n1", "stockfish:nodes=10,name=sf-n10")
+REFERENCE_OPPONENTS = ("random", "stockfish:nodes=10,name=sf-n10", "stockfish:nodes=100,name=sf-n100")
 ANCHOR, ANCHOR_RATING = "random", 0.0  # ratings are "Elo above the uniformly random player"
 
 
@@ -252,7 +276,8 @@ def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
     model_opponents = ["random"] + [e.label for e in experts]
     per_pair = max(1, cfg.match_games // len(model_opponents))
     return evaluate_temperatures(
-        ckpt, cfg.extra.get("match_taus", cfg.taus), opponents, _root(cfg, f"ladder-{dataset}"),
+        ckpt, cfg.extra.get("match_taus", cfg.taus), opponents,
+        _root(cfg, f"ladder-{dataset}-{_tag(model_dir(cfg, dataset).name, cfg.match_games)}"),
         games_per_pair=per_pair, anchor=ANCHOR, anchor_rating=ANCHOR_RATING,
         model_opponents=model_opponents, model_name=f"model-{dataset}", workers=cfg.workers,
         seed=cfg.seed, max_plies=cfg.max_plies, progress=progress)
@@ -275,6 +300,68 @@ def reward_series(summary: dict[str, Any], cfg: ExperimentConfig,
     return series, refs
 
 
+def ladder_verdict(result) -> dict[str, Any]:
+    """Does the model's best temperature beat the best expert with non-overlapping 95% intervals?
+    ``result``: what :func:`ladder_stage` returns."""
+    (name, points), = result.series.items()
+    best = max(points, key=lambda p: p["rating"])
+    expert, ref = max(result.references.items(), key=lambda kv: kv[1]["rating"])
+    return {"model": name, "best_tau": best["tau"], "model_rating": best["rating"],
+            "model_lo": best["lo"], "model_hi": best["hi"], "best_expert": expert,
+            "expert_rating": ref["rating"], "expert_lo": ref["lo"], "expert_hi": ref["hi"],
+            "transcends": bool(best["lo"] > ref["hi"])}
+
+
+def summary_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = ("policy", "mean", "lo", "hi"),
+                  digits: int = 3):
+    """A small HTML table of result rows (no pandas needed), for notebooks."""
+    from IPython.display import HTML
+
+    def fmt(v: Any) -> str:
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{fmt(r.get(c, ''))}</td>" for c in columns) + "</tr>"
+                   for r in rows)
+    return HTML(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> str:
+    """The README's results table, built from the files the stages wrote (never typed by hand):
+    per-state reward and Elo per temperature with 95% intervals, and the experts beside them."""
+    rewards = json.loads((rewards_dir(cfg) / "rewards_summary.json").read_text())
+    rows = {r["policy"]: r for r in rewards["summary"]}
+    lines = [f"Profile `{cfg.profile}`: {cfg.n_games} games per dataset, "
+             f"{rows['oracle']['n_states']} held-out states (Stockfish depth {cfg.reward_depth}), "
+             f"{cfg.match_games} games per temperature. Elo: maximum-likelihood fit, random player = 0.",
+             "", "| player | reward (95% CI) | Elo (95% CI) |", "|---|---|---|"]
+    ci = lambda m, lo, hi, d: f"{m:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"  # noqa: E731
+    for ds in datasets:
+        ladder_dirs = sorted(_root(cfg).glob(f"ladder-{ds}-*/ladder.json"))
+        ratings = {}
+        if ladder_dirs:
+            lj = json.loads(max(ladder_dirs, key=lambda p: p.stat().st_mtime).read_text())
+            ratings = {r["player"]: r for r in lj["ratings"]}
+        names = [e.name for e in cfg.experts[ds]] + [f"model-{ds} tau={t:g}" for t in cfg.taus]
+        for name in names:
+            r = rows[name]
+            elo_name = name.replace(" tau=", "-tau")
+            e = ratings.get(elo_name)
+            elo = ci(e["rating"], e.get("lo", e["rating"]), e.get("hi", e["rating"]), 0) if e else "—"
+            lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {elo} |")
+    for name in ("oracle", "random"):
+        r = rows[name]
+        lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {'0 (anchor)' if name == 'random' else '—'} |")
+    lines.append("")
+    for ds in datasets:
+        t = rewards["transcendence"]["datasets"][ds]
+        d = t["model_minus_best_expert"]
+        lines.append(f"- Dataset {ds}: {t['best_model']} minus {t['best_expert']}, paired over the same "
+                     f"states: {ci(d['mean'], d['lo'], d['hi'], 4)} — "
+                     f"{'transcends' if t['transcends'] else 'does not transcend'} in reward.")
+    return "\n".join(lines)
+
+
 def run(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
     """Every stage for every dataset, in order. Rerunning resumes."""
     summary: dict[str, Any] = {"profile": cfg.profile, "config": cfg.to_dict()}
@@ -292,7 +379,11 @@ def run(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str
 
 def _command(args: argparse.Namespace) -> int:
     cfg = config(args.profile)
-    print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2))
+    if args.workers:
+        cfg.workers = args.workers
+    if not args.report:
+        print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2, default=str))
+    print(results_markdown(cfg))
     return 0
 
 
@@ -301,4 +392,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--profile", choices=("ci", "full"), default="ci")
     p.add_argument("--dataset", choices=DATASETS, action="append",
                    help="only this dataset (repeatable; default: A and B)")
+    p.add_argument("--workers", type=int, help="processes for games and analysis (default 2)")
+    p.add_argument("--report", action="store_true",
+                   help="only print the results table from the files a finished run wrote")
     p.set_defaults(func=_command)
