@@ -203,3 +203,31 @@ def test_model_player(tok):
     assert desc["tau"] == 0.0 and desc["tokenizer"] == tok.name and desc["params"] == m.num_params()
     with pytest.raises(ValueError):
         ModelPlayer(m, MoveTokenizer(), mode="paper")
+
+
+def test_avoid_draws_when_ahead_removes_stalemates_and_keeps_the_mate():
+    from minitranscend.policy import MoveDistribution, avoid_draws_when_ahead, drawing_moves
+
+    board = chess.Board("7k/5Q2/6K1/8/8/8/8/8 w - - 0 1")  # white is a queen up
+    moves = list(board.legal_moves)
+    bad = drawing_moves(board)
+    stalemates = {m for m in moves if _after(board, m).is_stalemate()}
+    assert stalemates and stalemates <= bad
+    uniform = MoveDistribution(moves, np.full(len(moves), 1 / len(moves)))
+    out = avoid_draws_when_ahead(uniform, board)
+    probs = dict(zip(out.moves, out.probs))
+    assert all(probs[m] == 0 for m in bad)
+    assert probs[chess.Move.from_uci("f7g7")] > 0  # Qg7# stays
+    assert abs(out.probs.sum() - 1) < 1e-12
+    # the side that is behind is left alone: it may want the draw
+    behind = chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")
+    bm = list(behind.legal_moves) or [None]
+    if bm[0] is not None:
+        d = MoveDistribution(bm, np.full(len(bm), 1 / len(bm)))
+        assert avoid_draws_when_ahead(d, behind) is d
+
+
+def _after(board, move):
+    b = board.copy()
+    b.push(move)
+    return b

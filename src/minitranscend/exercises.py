@@ -382,7 +382,11 @@ def check_game_score(fn) -> tuple[bool, str]:
         for color in (chess.WHITE, chess.BLACK):
             want = 0.5 if outcome.winner is None else float(outcome.winner == color)
             try:
-                got = float(fn(board.copy(), color))
+                value = fn(board.copy(), color)
+                if value is None:
+                    return False, (f"{label}: your function returned None; return 1, 0.5 or 0 "
+                                   f"for {chess.COLOR_NAMES[color]}")
+                got = float(value)
             except Exception as e:  # noqa: BLE001 - report any failure of the reader's code
                 hint = (" (board.outcome() is None until a draw is claimed: pass claim_draw=True)"
                         if "repetition" in label else "")
@@ -472,3 +476,179 @@ def check_correlated_denoising(value: float) -> tuple[bool, str]:
                    "accuracy at tau = 0")
 
 # --- end chapter 8: taxonomy ---
+
+
+# --- chapter 4: training ---
+
+
+def check_block_params(n: int) -> tuple[bool, str]:
+    """Exercise 4.1: parameters of one bias-free block of ChessFormer-50M (d = 512)."""
+    d = 512
+    want = 12 * d * d + 2 * d
+    try:
+        got = int(n)
+    except (TypeError, ValueError):
+        return False, f"expected a whole number, got {n!r}"
+    if got == want:
+        return True, f"right: 4d^2 (attention) + 8d^2 (MLP) + 2d (LayerNorm gains) = {want:,}"
+    if got == 12 * d * d:
+        return False, "almost: you forgot the two LayerNorm gain vectors (d numbers each)"
+    if got == 12 * d * d + 4 * d:
+        return False, "our LayerNorms have no bias (bias=False): only a gain vector each"
+    return False, (f"{got:,} is not it: count c_attn (d x 3d), c_proj (d x d), the MLP's "
+                   "d x 4d and 4d x d, and two LayerNorm gains of d numbers")
+
+
+def check_illegal_mass(fn) -> tuple[bool, str]:
+    """Exercise 4.2: ``fn(logits, legal_ids)`` = softmax mass outside ``legal_ids``."""
+    rng = np.random.default_rng(4)
+    for case in range(20):
+        n = int(rng.integers(2, 2000))
+        logits = rng.normal(0, 3, n) + (1000.0 if case == 0 else 0.0)  # case 0: huge logits
+        legal = rng.choice(n, size=int(rng.integers(1, n)), replace=False)
+        z = logits - logits.max()
+        p = np.exp(z) / np.exp(z).sum()
+        want = 1.0 - p[legal].sum()
+        try:
+            got = float(fn(logits.copy(), legal.copy()))
+        except Exception as e:  # noqa: BLE001 - report any failure of the reader's code
+            return False, f"case {case} ({n} logits, {len(legal)} legal) raised {e!r}"
+        if not np.isfinite(got):
+            return False, (f"case {case} gave {got}: subtract logits.max() before np.exp "
+                           "to avoid overflow")
+        if abs(got - p[legal].sum()) < 1e-9 and abs(got - want) > 1e-9:
+            return False, "that is the LEGAL mass; the illegal mass is one minus it"
+        if abs(got - want) > 1e-9:
+            return False, (f"case {case}: got {got:.6f}, expected {want:.6f}; take the softmax "
+                           "over ALL logits, then sum the ids that are not legal")
+    return True, "right on 20 random cases (including very large logits)"
+
+
+def check_warmup_lr(value: float) -> tuple[bool, str]:
+    """Exercise 4.3: learning rate at step 10 of a 20-step warm-up to 1e-3."""
+    from .train import TrainConfig, learning_rate
+
+    want = learning_rate(TrainConfig(lr=1e-3, warmup_iters=20, max_iters=1000), 10)
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a number, got {value!r}"
+    if abs(got - want) < 1e-7:
+        return True, f"right: 1e-3 * 11 / 21 = {want:.3e}"
+    if abs(got - 5e-4) < 1e-7:
+        return False, "close: the formula is (i + 1) / (w + 1), not i / w"
+    return False, f"{got:.3e} is not it: lr(i) = lr_max * (i + 1) / (w + 1) with i = 10, w = 20"
+
+# --- end chapter 4: training ---
+
+
+# --- chapter 5: sampling ---
+
+
+def check_tempered_prob(value: float) -> tuple[bool, str]:
+    """Exercise 5.1: top move's probability of (0.5, 0.3, 0.2) at move-level tau = 0.5."""
+    from .policy import apply_temperature
+
+    want = float(apply_temperature([0.5, 0.3, 0.2], 0.5)[0])
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a number, got {value!r}"
+    if abs(got - want) < 1e-3:
+        return True, f"right: 0.25 / (0.25 + 0.09 + 0.04) = {want:.4f}"
+    if abs(got - 0.5) < 1e-3:
+        return False, "0.5 is the probability at tau = 1; raise each probability to 1/tau = 2"
+    if abs(got - 0.25) < 1e-3:
+        return False, "0.25 = 0.5^2 is not normalised: divide by the sum of all squared probabilities"
+    return False, f"{got:.4f} is not it: square (1/tau = 2) every probability, then renormalise"
+
+
+def check_temperature_fn(fn) -> tuple[bool, str]:
+    """Exercise 5.2: ``fn(probs, tau)`` = move-level temperature, stable down to tau = 0.001."""
+    from .policy import apply_temperature
+
+    rng = np.random.default_rng(5)
+    cases = [(np.array([0.5, 0.3, 0.2]), 1.0), (np.array([0.2, 1e-5, 0.7999]), 0.001)]
+    cases += [(rng.dirichlet(np.ones(int(rng.integers(2, 40)))), float(t))
+              for t in rng.choice([0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 10.0], 20)]
+    for i, (p, tau) in enumerate(cases):
+        want = apply_temperature(p, tau)
+        try:
+            got = np.asarray(fn(p.copy(), tau), dtype=np.float64)
+        except Exception as e:  # noqa: BLE001 - report any failure of the reader's code
+            return False, f"case {i} (tau = {tau}) raised {e!r}"
+        if got.shape != want.shape:
+            return False, f"case {i}: expected {want.shape[0]} probabilities, got shape {got.shape}"
+        if not np.isfinite(got).all():
+            return False, (f"case {i} (tau = {tau}) gave nan/inf: p ** (1 / tau) underflows; "
+                           "work with log(p) / tau and subtract its maximum before exp")
+        if not np.allclose(got, want, atol=1e-9):
+            return False, (f"case {i} (tau = {tau}): got {np.round(got[:4], 4)}..., expected "
+                           f"{np.round(want[:4], 4)}...; raise to 1/tau and renormalise")
+    return True, f"right on {len(cases)} cases, tau from 0.001 to 10"
+
+
+def check_char_greedy(value: float) -> tuple[bool, str]:
+    """Exercise 5.3: P(e4) under per-character greedy decoding of {e4: .4, Nf3: .3, Nc3: .3}."""
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a probability, got {value!r}"
+    if abs(got) < 1e-9:
+        return True, ("right: the first character is 'N' with probability 0.6 against 'e' with "
+                      "0.4, so greedy decoding never starts e4, the most likely move")
+    if abs(got - 1.0) < 1e-9:
+        return False, ("that is move-level tau -> 0 (the argmax move); per-character decoding "
+                       "chooses the first character first: which is more likely, 'e' or 'N'?")
+    return False, (f"{got:g} is not it: at tau -> 0 every character is the argmax of its own "
+                   "softmax; compare P(first char = 'e') with P(first char = 'N')")
+
+# --- end chapter 5: sampling ---
+
+
+# --- chapter 7: why it works ---
+
+
+def check_mixture_best_move(value: float, dataset: str = "A") -> tuple[bool, str]:
+    """Exercise 7.1: the mixture's probability of the best move when it is a knight move, for the
+    four experts of dataset A (blind to N, B, R, Q) or B (all blind to N), eps = 0.5, 20 legal moves."""
+    eps, n_legal = 0.5, 20
+    sees = (1 - eps) + eps / n_legal  # an expert who can see the move
+    blind = eps / n_legal             # an expert blind to knights plays it only by accident
+    want = {"A": (3 * sees + blind) / 4, "B": blind}.get(dataset)
+    if want is None:
+        return False, f"dataset must be 'A' or 'B', got {dataset!r}"
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a number, got {value!r}"
+    if abs(got - want) < 1e-3:
+        return True, f"right: {want:.4f}"
+    if dataset == "A" and abs(got - sees) < 1e-3:
+        return False, "that is one sighted expert; the mixture averages all four, one of them blind"
+    if dataset == "A" and abs(got - 0.375) < 1e-3:
+        return False, "close: the blind expert still plays the move by accident with probability eps/20"
+    return False, (f"{got:.4f} is not it: average the four experts' probabilities; a sighted expert "
+                   "plays it with (1 - eps) + eps/20, a blind one with eps/20")
+
+
+def check_gain_share(value: float, gains, top: float = 0.1) -> tuple[bool, str]:
+    """Exercise 7.2: the share of the total low-temperature gain carried by the ``top`` fraction of
+    states with the largest gains (``gains`` = per-state r_tau(s) - r_1(s))."""
+    from .evaluation.reward import gain_concentration
+
+    want = gain_concentration(gains, top=(top,))[top]
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return False, f"expected a number, got {value!r}"
+    if np.isnan(want):
+        return (bool(np.isnan(got)),
+                "the total gain is not positive here, so the share is undefined (NaN)")
+    if abs(got - want) < 1e-6:
+        return True, f"right: the top {top:.0%} of states carry {want:.1%} of the gain"
+    return False, (f"{got:.4f} is not it: sort the gains from largest to smallest, sum the first "
+                   f"round({top} * n) of them (at least one) and divide by the sum of all gains")
+
+
+# --- end chapter 7: why it works ---

@@ -265,8 +265,10 @@ def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
     """Matches and ratings for the model trained on ``dataset``: the model at every temperature
     against the experts who wrote its data and the random player (``match_games`` games per
     temperature, both colours), plus games among the reference players and experts so that all
-    sit on one maximum-likelihood Elo scale anchored at the random player = 0. Resumable; the
-    reference players' games are shared between the two datasets. Writes ``ladder-<ds>/``."""
+    sit on one maximum-likelihood Elo scale anchored at the random player = 0. Resumable. Writes
+    ``ladder-<ds>-<tag>/``. The board model cannot see the game's history, so it plays with
+    :func:`~minitranscend.policy.avoid_draws_when_ahead` (it would otherwise shuffle won games
+    into repetitions); the per-state reward scores its pure distribution."""
     from .evaluation.ladder import evaluate_temperatures, expert_spec
     from .evaluation.match import PlayerSpec
 
@@ -280,6 +282,7 @@ def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
         _root(cfg, f"ladder-{dataset}-{_tag(model_dir(cfg, dataset).name, cfg.match_games)}"),
         games_per_pair=per_pair, anchor=ANCHOR, anchor_rating=ANCHOR_RATING,
         model_opponents=model_opponents, model_name=f"model-{dataset}", workers=cfg.workers,
+        model_params={"avoid_draws": True},
         seed=cfg.seed, max_plies=cfg.max_plies, progress=progress)
 
 

@@ -5,7 +5,10 @@ estimating it by sampling:
 
 * move / board tokenizers: one forward pass gives logits over the move vocabulary; the
   distribution is the softmax restricted to the legal moves (``illegal_mass`` = the softmax
-  mass the model put on illegal ids before masking).
+  mass the model put on illegal ids before masking). A board model trained with the
+  legal-moves-only loss never learned to avoid illegal ids, so its ``illegal_mass`` is large and
+  meaningless; only the masked distribution is its policy. A canonical board tokenizer encodes
+  black's positions mirrored: the ids are mapped back to the real moves here.
 * char tokenizer: ``p(move) = prod_j p(c_j | prefix, c_<j)`` over the characters of
   ``SAN + ' '``; all legal moves are scored in ONE forward pass: the prefix once, followed by
   every candidate's characters at the positions they would have after the prefix, with an
@@ -123,8 +126,9 @@ def _masked(logp_all: torch.Tensor, ids: list[int], moves: list[chess.Move]) -> 
 
 
 def _move_ids(tokenizer, board: chess.Board, moves: list[chess.Move]) -> list[int]:
-    # a board model's outputs are its move_tokenizer's ids
-    return [getattr(tokenizer, "move_tokenizer", tokenizer).encode_move(m) for m in moves]
+    if hasattr(tokenizer, "move_ids"):  # a board tokenizer: its own ids, mirrored if canonical
+        return tokenizer.move_ids(board, moves)
+    return [tokenizer.encode_move(m) for m in moves]
 
 
 @torch.inference_mode()
@@ -332,6 +336,50 @@ class ModelForfeit(RuntimeError):
     """A paper-mode player produced no legal move in all its attempts: it loses the game."""
 
 
+PIECE_VALUES = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9}
+
+
+def material(board: chess.Board, color: chess.Color) -> int:
+    """Material of ``color`` in pawns (P=1, N=B=3, R=5, Q=9)."""
+    return sum(v * len(board.pieces(p, color)) for p, v in PIECE_VALUES.items())
+
+
+def drawing_moves(board: chess.Board) -> set[chess.Move]:
+    """Legal moves after which the game is drawn or the opponent can claim a draw: stalemate,
+    insufficient material, a repeated position, or a threefold/fifty-move claim open to the
+    opponent (python-chess counts a claim on the repeating move itself, as FIDE does)."""
+    out = set()
+    for move in board.legal_moves:
+        board.push(move)
+        try:
+            if (board.is_stalemate() or board.is_insufficient_material() or board.is_repetition(2)
+                    or board.can_claim_draw()):
+                out.add(move)
+        finally:
+            board.pop()
+    return out
+
+
+def avoid_draws_when_ahead(dist: MoveDistribution, board: chess.Board) -> MoveDistribution:
+    """Remove the drawing moves from ``dist`` when the mover is ahead in material (and some
+    other move remains), renormalizing the rest.
+
+    Why: a board-input model sees one position and nothing of the game's history, so it cannot
+    know that a move repeats a position; near-greedy sampling then shuffles a won game into a
+    threefold repetition, or stalemates a bare king it has no notion of mating. Experts and
+    Stockfish never need this. It is a play-time rule, applied the same at every temperature, and
+    it never touches the per-state reward (which scores the model's own distribution).
+    """
+    if material(board, board.turn) <= material(board, not board.turn):
+        return dist
+    bad = drawing_moves(board)
+    keep = np.array([m not in bad for m in dist.moves])
+    if not bad or not keep.any() or dist.probs[keep].sum() <= 0:
+        return dist
+    probs = np.where(keep, dist.probs, 0.0)
+    return MoveDistribution(dist.moves, probs / probs.sum(), dist.illegal_mass, dist.extra)
+
+
 class ModelPlayer:
     """A trained model as a :class:`minitranscend.players.Player`.
 
@@ -340,11 +388,13 @@ class ModelPlayer:
     only): the paper's per-character sampling with retries; ``choose`` raises
     :class:`ModelForfeit` when it fails, which a match scores as a loss.
     ``distribution(board)`` is exact in both modes (for "paper": conditioned on a legal move).
+    ``avoid_draws``: apply :func:`avoid_draws_when_ahead` (mode "move" only) — for models that
+    cannot see the game's history.
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer, tau: float = 1.0, name: str | None = None,
                  seed: int = 0, mode: str = "move", meta: dict[str, Any] | None = None,
-                 max_chars: int = 10, retries: int = 5) -> None:
+                 max_chars: int = 10, retries: int = 5, avoid_draws: bool = False) -> None:
         if mode not in ("move", "paper"):
             raise ValueError(f"mode must be 'move' or 'paper', got {mode!r}")
         if mode == "paper" and _kind(tokenizer) != "char":
@@ -355,6 +405,7 @@ class ModelPlayer:
         self.name = name or f"model-{tokenizer.name}-tau{tau:g}"
         self.meta = meta or {}
         self.max_chars, self.retries = max_chars, retries
+        self.avoid_draws = bool(avoid_draws)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
 
@@ -376,16 +427,23 @@ class ModelPlayer:
             if move is None:
                 raise ModelForfeit(f"{self.name}: no legal move in {self.retries} attempts at {board.fen()}")
             return move
-        return move_distribution(self.model, self.tokenizer, board).at_temperature(self.tau).sample(self.rng)
+        return self._move_dist(board).sample(self.rng)
+
+    def _move_dist(self, board: chess.Board) -> MoveDistribution:
+        dist = move_distribution(self.model, self.tokenizer, board)
+        if self.avoid_draws:  # before tempering, so that tau -> 0 picks the best non-drawing move
+            dist = avoid_draws_when_ahead(dist, board)
+        return dist.at_temperature(self.tau)
 
     def distribution(self, board: chess.Board) -> dict[chess.Move, float]:
         if self.mode == "paper":
             return move_distribution(self.model, self.tokenizer, board, char_tau=self.tau).as_dict()
-        return move_distribution(self.model, self.tokenizer, board).at_temperature(self.tau).as_dict()
+        return self._move_dist(board).as_dict()
 
     def describe(self) -> dict[str, Any]:
         m = self.meta
         return {"type": "model", "name": self.name, "tau": self.tau, "mode": self.mode,
+                "avoid_draws": self.avoid_draws,
                 "tokenizer": self.tokenizer.name, "params": self.model.num_params(),
                 "model_config": {k: v for k, v in vars(self.model.config).items()},
                 "checkpoint": m.get("path"), "step": m.get("step"),

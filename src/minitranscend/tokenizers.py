@@ -390,6 +390,7 @@ class BoardTokenizer(Tokenizer):
         return np.asarray(self.encode_board(board), dtype=np.uint8)
 
     def decode_board(self, ids: Sequence[int] | np.ndarray) -> chess.Board:
+        """The position of an encoding (for a canonical black-to-move position: its mirror)."""
         ids = [int(i) for i in ids]
         if len(ids) != self.seq_len:
             raise ValueError(f"a board is {self.seq_len} tokens, got {len(ids)}")

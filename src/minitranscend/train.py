@@ -17,6 +17,10 @@ Packing (the paper's): char and move tokens of all games are concatenated into o
 (each game starts with its ``;`` / ``<bos>``) and training windows of ``block_size + 1`` tokens
 start anywhere, crossing game boundaries. Board models instead see random (position, next move)
 pairs.
+
+Board models train on the legal moves only (``legal_loss``): each position's legal move ids are
+stored as a packed bit mask (247 bytes) beside it, and the loss is the cross-entropy among them.
+With ``canonical`` the board tokenizer encodes every position from the mover's side.
 """
 from __future__ import annotations
 
@@ -43,6 +47,16 @@ BEST_NAME = "best.pt"  # lowest validation loss so far
 CKPT_FORMAT = "minitranscend-checkpoint-1"
 TOKENIZERS = ("char", "move", "board")
 EVAL_OFFSET = 1 << 40  # batch indices used for evaluation never collide with training ones
+
+
+# Training settings that suit a preset, used by TrainConfig.from_dict (and so the CLI) unless set.
+# board-tiny, measured on the shared 2-core CPU (2026-11-23): one torch thread trains the 2 x 64
+# model at ~950 positions/s in isolation, two threads at ~100 (thread contention), so threads=1;
+# throughput does not depend on the batch size there, so a small batch buys more updates.
+TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "board-tiny": dict(tokenizer="board", batch_size=64, lr=3e-3, min_lr=3e-4, warmup_iters=100,
+                       eval_interval=250, eval_iters=8, weight_decay=0.01, threads=1),
+}
 
 
 class CheckpointError(RuntimeError):
@@ -78,6 +92,10 @@ class TrainConfig:
     compile: bool = False
     resume: str = "auto"            # "auto" (resume if out/ckpt.pt exists) | "always" | "never"
     progress: bool = True
+    # board tokenizer: encode from the mover's side (None: on when the head is "fromto")
+    canonical: bool | None = None
+    legal_loss: bool = True         # board tokenizer: cross-entropy among the legal moves only
+    threads: int | None = None      # torch CPU threads (None: torch's default); 1 wins on a busy machine
 
     def __post_init__(self) -> None:
         if self.tokenizer not in TOKENIZERS:
@@ -89,14 +107,18 @@ class TrainConfig:
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         self.betas = tuple(self.betas)  # JSON gives a list
+        if self.canonical is None:
+            head = self.model.get("policy_head", PRESETS[self.preset].get("policy_head", "pool"))
+            self.canonical = self.tokenizer == "board" and head == "fromto"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Settings from a dict; the preset's :data:`TRAIN_DEFAULTS` fill in what it does not set."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown training setting(s) {unknown}; valid ones: {sorted(known)}")
-        return cls(**d)
+        return cls(**{**TRAIN_DEFAULTS.get(d.get("preset", ""), {}), **d})
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "TrainConfig":
@@ -171,7 +193,7 @@ def estimate_loss(model: torch.nn.Module, get_batch: Callable, eval_iters: int, 
             if batch is None:
                 break
             with ctx:
-                _, loss = model(*batch)
+                _, loss = model(*batch)  # (x, y) or (x, y, legal)
             losses.append(loss.item())
         out[split] = float(np.mean(losses)) if losses else None
     model.train(was_training)
@@ -184,10 +206,10 @@ def fit(model: torch.nn.Module, get_batch: Callable[[str, int], tuple[torch.Tens
         save: Callable[[FitState, torch.optim.Optimizer], None] | None = None) -> FitState:
     """Train ``model`` until ``cfg.max_iters`` steps or ``cfg.max_minutes`` minutes.
 
-    ``get_batch(split, i)`` returns ``(x, y)`` on the model's device for ``split`` in
+    ``get_batch(split, i)`` returns ``(x, y)`` (or ``(x, y, legal)``) on the model's device for ``split`` in
     {"train", "val"} (``None`` when a split is empty). Training step ``s`` uses
     ``i = s * grad_accum + micro``; evaluation uses ``i = EVAL_OFFSET + k``. Making it a pure
-    function of ``i`` makes resumption exact. ``model(x, y)`` must return ``(logits, loss)``.
+    function of ``i`` makes resumption exact. ``model(*batch)`` must return ``(logits, loss)``.
 
     Uses from ``cfg``: lr, min_lr, warmup_iters, lr_decay_iters, max_iters, max_minutes,
     weight_decay, betas, grad_clip, grad_accum, eval_interval, eval_iters, dtype, compile,
@@ -216,7 +238,9 @@ def fit(model: torch.nn.Module, get_batch: Callable[[str, int], tuple[torch.Tens
     bar = None
     if master and cfg.progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.max_iters, initial=state.step, desc="train", unit="it", dynamic_ncols=True)
+        # a pure time budget ("train for 10 minutes") has no meaningful step total to show
+        total = None if cfg.max_minutes and cfg.max_iters >= 10**8 else cfg.max_iters
+        bar = tqdm(total=total, initial=state.step, desc="train", unit="it", dynamic_ncols=True)
 
     def out_of_budget() -> bool:
         return state.step >= cfg.max_iters or (budget_s is not None and state.elapsed_s >= budget_s)
@@ -258,12 +282,12 @@ def fit(model: torch.nn.Module, get_batch: Callable[[str, int], tuple[torch.Tens
             for group in optimizer.param_groups:
                 group["lr"] = lr
             for micro in range(cfg.grad_accum):
-                x, y = get_batch("train", state.step * cfg.grad_accum + micro)
+                x, y, *rest = get_batch("train", state.step * cfg.grad_accum + micro)
                 sync = contextlib.nullcontext()
                 if ddp and micro < cfg.grad_accum - 1:
                     sync = model.no_sync()  # all-reduce gradients once, after the last micro-batch
                 with sync, ctx:
-                    _, loss = model(x, y)
+                    _, loss = model(x, y, *rest)
                     (loss / cfg.grad_accum).backward()
                 state.tokens += y.numel() * world
                 tokens_since += y.numel() * world
@@ -292,9 +316,9 @@ def fit(model: torch.nn.Module, get_batch: Callable[[str, int], tuple[torch.Tens
 # chess data
 
 
-def make_tokenizer(name: str):
+def make_tokenizer(name: str, canonical: bool = False):
     from .tokenizers import get_tokenizer
-    return get_tokenizer(name)
+    return get_tokenizer(name, canonical=True) if name == "board" and canonical else get_tokenizer(name)
 
 
 def is_val_game(game_id: Any, val_fraction: float) -> bool:
@@ -303,34 +327,49 @@ def is_val_game(game_id: Any, val_fraction: float) -> bool:
     return (h % 1_000_000) < val_fraction * 1_000_000
 
 
-def _board_pairs(games: list, tokenizer) -> tuple[np.ndarray, np.ndarray]:
-    """(position tokens, next move id) for every ply of every game."""
+def _board_pairs(games: list, tokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(position tokens, next move id, packed legal-move mask) for every ply of every game.
+
+    The mask row of a position has bit ``id`` set for every legal move id (``np.packbits``,
+    ``ceil(n_ids / 8)`` bytes): 247 bytes instead of 1970 booleans. Ids are the tokenizer's
+    (mirrored for a canonical tokenizer when black moves)."""
     import chess
+    n_ids = tokenizer.move_tokenizer.vocab_size
     xs: list[list[int]] = []
     ys: list[int] = []
+    legal: list[np.ndarray] = []
+    row = np.zeros(n_ids, dtype=bool)
     for g in games:
         board = chess.Board()
         for move in g.moves:
             xs.append(tokenizer.encode_board(board))
-            ys.append(tokenizer.move_tokenizer.encode_move(move))
+            ys.append(tokenizer.move_id(board, move))
+            ids = tokenizer.move_ids(board)
+            row[ids] = True
+            legal.append(np.packbits(row))
+            row[ids] = False
             board.push(move)
     width = len(xs[0]) if xs else 1
     dtype = np.uint8 if tokenizer.vocab_size <= 256 else np.uint16
-    return np.asarray(xs, dtype=dtype).reshape(-1, width), np.asarray(ys, dtype=np.int64)
+    packed = np.stack(legal) if legal else np.zeros((0, (n_ids + 7) // 8), dtype=np.uint8)
+    return np.asarray(xs, dtype=dtype).reshape(-1, width), np.asarray(ys, dtype=np.int64), packed
 
 
 def build_dataset(cfg: TrainConfig, tokenizer, cache_dir: str | os.PathLike) -> tuple[dict[str, dict[str, np.ndarray]], str]:
     """Tokenize the games once and cache the arrays, keyed by the data fingerprint, the tokenizer
     and the split. Returns ``({"train": arrays, "val": arrays}, data_fingerprint)``; stream
-    arrays are ``tokens`` and ``offsets`` (game starts), pair arrays ``x`` and ``y``."""
+    arrays are ``tokens`` and ``offsets`` (game starts), pair arrays ``x``, ``y`` and ``legal``
+    (packed legal-move masks, see :func:`_board_pairs`)."""
     from .data.records import fingerprint, iter_games
 
     if not cfg.data:
         raise ValueError("no training data: set `data` (a directory of shard-*.jsonl made by "
                          "`minitranscend data generate`)")
     fp = fingerprint(cfg.data)
-    key = hashlib.sha256(json.dumps([fp, tokenizer.to_dict(), cfg.val_fraction, cfg.max_games],
-                                    sort_keys=True).encode()).hexdigest()[:16]
+    what = [fp, tokenizer.to_dict(), cfg.val_fraction, cfg.max_games]
+    if cfg.tokenizer == "board":
+        what.append("legal-mask-v1")  # caches from before the masks existed are not reused
+    key = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
     cache = Path(cache_dir) / f"{cfg.tokenizer}-{key}.npz"
     if cache.is_file():
         with np.load(cache) as z:
@@ -347,8 +386,8 @@ def build_dataset(cfg: TrainConfig, tokenizer, cache_dir: str | os.PathLike) -> 
     arrays: dict[str, dict[str, np.ndarray]] = {}
     for split, gs in games.items():
         if cfg.tokenizer == "board":
-            x, y = _board_pairs(gs, tokenizer)
-            arrays[split] = {"x": x, "y": y}
+            x, y, legal = _board_pairs(gs, tokenizer)
+            arrays[split] = {"x": x, "y": y, "legal": legal}
         else:
             from .tokenizers import tokenize_games
             tokens, offsets = tokenize_games(gs, tokenizer)
@@ -379,9 +418,12 @@ def _batch_generator(seed: int, split: str, rank: int, i: int) -> torch.Generato
 
 
 def make_get_batch(arrays: dict[str, dict[str, np.ndarray]], batch_size: int, block_size: int,
-                   device: str, seed: int, rank: int = 0) -> Callable[[str, int], tuple[torch.Tensor, torch.Tensor] | None]:
+                   device: str, seed: int, rank: int = 0, n_out: int | None = None
+                   ) -> Callable[[str, int], tuple[torch.Tensor, ...] | None]:
     """``get_batch(split, i)`` over the arrays of :func:`build_dataset`: random windows of the
-    packed token stream (char/move) or random (board, move) pairs; a pure function of i."""
+    packed token stream (char/move) or random (board, move) pairs; a pure function of i.
+    With ``n_out`` (the number of move ids) board batches are ``(x, y, legal)``, ``legal`` the
+    unpacked boolean ``(B, n_out)`` mask that makes the loss legal-moves-only."""
     pin = device.startswith("cuda")
     offsets_of_window = torch.arange(block_size + 1)
 
@@ -395,6 +437,9 @@ def make_get_batch(arrays: dict[str, dict[str, np.ndarray]], batch_size: int, bl
             ix = torch.randint(n, (batch_size,), generator=g).numpy()
             x = torch.from_numpy(a["x"][ix].astype(np.int64))
             y = torch.from_numpy(a["y"][ix])
+            if n_out is not None:
+                legal = torch.from_numpy(np.unpackbits(a["legal"][ix], axis=1, count=n_out).view(bool))
+                return x.to(device), y.to(device), legal.to(device)
         else:
             n = len(a["tokens"]) - block_size - 1
             if n <= 0:
@@ -537,7 +582,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         device = f"cuda:{local_rank}"
     out = Path(cfg.out)
     ckpt_path = out / CKPT_NAME
-    tokenizer = make_tokenizer(cfg.tokenizer)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    tokenizer = make_tokenizer(cfg.tokenizer, cfg.canonical)
     ckpt = None
     if cfg.resume != "never" and ckpt_path.is_file():
         ckpt = read_checkpoint(ckpt_path, "cpu")
@@ -590,8 +637,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             save_checkpoint(out / BEST_NAME, model=model, tokenizer=tokenizer, cfg=cfg, state=st,
                             data_fingerprint=fp)
 
+    legal_ids = mconf.n_out if cfg.tokenizer == "board" and cfg.legal_loss else None
     get_batch = make_get_batch(arrays, cfg.batch_size, mconf.block_size if cfg.tokenizer != "board" else 0,
-                               device, cfg.seed, rank)
+                               device, cfg.seed, rank, n_out=legal_ids)
     state = fit(model, get_batch, cfg, state=state, optimizer=optimizer,
                 metrics_path=metrics_path if rank == 0 else None, save=save if rank == 0 else None)
     if world > 1:
@@ -632,7 +680,7 @@ def _train_command(args: argparse.Namespace) -> int:
         with open(args.config, encoding="utf-8") as fh:
             d = json.load(fh)
     for key in ("data", "out", "tokenizer", "preset", "max_minutes", "max_iters", "batch_size", "lr",
-                "seed", "device", "block_size", "eval_interval", "max_games"):
+                "seed", "device", "block_size", "eval_interval", "max_games", "threads"):
         v = getattr(args, key)
         if v is not None:
             d[key] = v
@@ -667,6 +715,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--device")
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--max-games", type=int)
+    p.add_argument("--threads", type=int, help="torch CPU threads (1 is often faster on a busy machine)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="require a checkpoint in --out and continue it")
