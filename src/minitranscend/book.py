@@ -325,7 +325,8 @@ def build(root: Path) -> Path:
     html_dir = build_dir(root) / "html"
     # jupyter-book has no ``python -m`` entry; call its CLI function in this interpreter.
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build",
-           str(tree), "--path-output", str(root), "--builder", "html", "-W", "-n", "--keep-going"]
+           str(tree), "--path-output", str(root), "--builder", "html", "-W", "-n", "--keep-going",
+           "--all"]  # a full rebuild: an incremental one would not repeat old pages' warnings
     print("jupyter-book " + " ".join(cmd[3:]), flush=True)
     proc = subprocess.run(cmd, cwd=root)
     if proc.returncode != 0:

@@ -365,6 +365,53 @@ def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS
     return "\n".join(lines)
 
 
+PUBLISHED = Path(__file__).parent / "assets" / "results"
+
+
+def publish(cfg: ExperimentConfig, dest: Path | None = None) -> Path:
+    """Copy a finished run's result files and (small) checkpoints into the package, with their
+    provenance, so that the book can show the real experiment even where it only runs the
+    ``ci`` profile (CI, a first look on Colab). Returns the folder written."""
+    import shutil
+    import subprocess
+
+    from .data import fingerprint
+
+    dest = dest or PUBLISHED / cfg.profile
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name in ("rewards_summary.json", "rewards_summary.csv", "rewards_per_state.csv"):
+        shutil.copy2(rewards_dir(cfg) / name, dest / name)
+    prov: dict[str, Any] = {"command": f"minitranscend experiment --profile {cfg.profile}",
+                            "config": json.loads(json.dumps(cfg.to_dict(), default=str))}
+    try:
+        prov["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                                        text=True, cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        prov["commit"] = None
+    for ds in DATASETS:
+        ladder = max(_root(cfg).glob(f"ladder-{ds}-*/ladder.json"), key=lambda p: p.stat().st_mtime)
+        for name in ("ladder.json", "ratings.csv", "matches.csv", "temperature.csv"):
+            if (ladder.parent / name).exists():
+                shutil.copy2(ladder.parent / name, dest / f"ladder-{ds}-{name}")
+        mdir = model_dir(cfg, ds)
+        shutil.copy2(mdir / "best.pt", dest / f"model-{ds}.pt")
+        shutil.copy2(mdir / "metrics.jsonl", dest / f"model-{ds}-metrics.jsonl")
+        manifest = json.loads((data_dir(cfg, ds) / "manifest.json").read_text())
+        prov[ds] = {"data_fingerprint": fingerprint(data_dir(cfg, ds)), "games": manifest.get("n_games"),
+                    "plies": manifest.get("n_plies"), "stockfish": manifest.get("stockfish"),
+                    "experts": manifest.get("experts"), "train": json.loads((mdir / "config.json").read_text())}
+    (dest / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
+    return dest
+
+
+def published(profile: str = "full") -> Path | None:
+    """The shipped results of ``profile`` (see :func:`publish`), or None."""
+    d = PUBLISHED / profile
+    return d if (d / "provenance.json").exists() else None
+
+
 def run(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
     """Every stage for every dataset, in order. Rerunning resumes."""
     summary: dict[str, Any] = {"profile": cfg.profile, "config": cfg.to_dict()}
@@ -387,6 +434,8 @@ def _command(args: argparse.Namespace) -> int:
     if not args.report:
         print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2, default=str))
     print(results_markdown(cfg))
+    if args.publish:
+        print(f"published to {publish(cfg)}")
     return 0
 
 
@@ -398,4 +447,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--workers", type=int, help="processes for games and analysis (default 2)")
     p.add_argument("--report", action="store_true",
                    help="only print the results table from the files a finished run wrote")
+    p.add_argument("--publish", action="store_true",
+                   help="copy the results and checkpoints into the package (for the book)")
     p.set_defaults(func=_command)
