@@ -305,10 +305,12 @@ def reward_series(summary: dict[str, Any], cfg: ExperimentConfig,
 
 def ladder_verdict(result) -> dict[str, Any]:
     """Does the model's best temperature beat the best expert with non-overlapping 95% intervals?
-    ``result``: what :func:`ladder_stage` returns."""
-    (name, points), = result.series.items()
+    ``result``: what :func:`ladder_stage` returns, or the ``ladder.json`` it wrote (as a dict)."""
+    series = result["series"] if isinstance(result, dict) else result.series
+    references = result["references"] if isinstance(result, dict) else result.references
+    (name, points), = series.items()
     best = max(points, key=lambda p: p["rating"])
-    expert, ref = max(result.references.items(), key=lambda kv: kv[1]["rating"])
+    expert, ref = max(references.items(), key=lambda kv: kv[1]["rating"])
     return {"model": name, "best_tau": best["tau"], "model_rating": best["rating"],
             "model_lo": best["lo"], "model_hi": best["hi"], "best_expert": expert,
             "expert_rating": ref["rating"], "expert_lo": ref["lo"], "expert_hi": ref["hi"],
