@@ -124,7 +124,9 @@ def test_figures_have_bands_and_reference_lines():
     rows = [{"tau": t, "rating": 1500 - 100 * t, "lo": 1450 - 100 * t, "hi": 1550 - 100 * t}
             for t in (0.001, 0.1, 1.0)]
     fig = rating_vs_temperature({"model": rows}, {"best expert": {"rating": 1480, "lo": 1460, "hi": 1500}})
-    assert len(fig.data) == 2 and fig.layout.xaxis.type == "log"
+    # the model's band and line, and the expert as a legend entry (not a label on the plot)
+    assert [t.name for t in fig.data] == ["model 95%", "model", "best expert"]
+    assert fig.layout.xaxis.type == "log"
     assert len(fig.layout.shapes) == 2  # the expert's band and line
     g = gain_distribution(np.array([0.5, 0.3, 0.1, 0.1]))
     assert g.data[1].y[-1] == pytest.approx(1.0) and g.data[1].y[0] == pytest.approx(0.5)

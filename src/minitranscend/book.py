@@ -109,6 +109,41 @@ def _book_renderer():
     return BookRenderer()
 
 
+def table_html(header, rows, caption: str | None = None) -> str:
+    """An HTML ``<table>`` of ``rows`` (sequences of cells) under ``header``; cells escaped.
+
+    Tables in chapters are HTML, not plotly ``go.Table`` (fixed-size canvas: truncated
+    headers, a title on top of the cells, empty space below) and not a markdown output
+    (myst-nb renders markdown *outputs* as CommonMark, which has no tables: the reader sees
+    the pipes). HTML looks the same in Jupyter, Colab and the site.
+    """
+    from html import escape
+
+    # inline styles: the same look in every front end, no stylesheet to ship
+    pad = "padding:2px 7px;text-align:left;"
+    style = {"th": pad + "border-bottom:1px solid #999;",
+             "td": pad + "white-space:nowrap;border-bottom:1px solid #e5e5e5;"}
+
+    def row(cells, tag):
+        return "<tr>" + "".join(f'<{tag} style="{style[tag]}">{escape(str(c))}</{tag}>'
+                                for c in cells) + "</tr>"
+
+    cap = (f'<caption style="caption-side:top;text-align:left;font-weight:bold">'
+           f"{escape(caption)}</caption>" if caption else "")
+    # a wide table scrolls sideways instead of being cut off by the page's column
+    return ('<div style="overflow-x:auto">'
+            f'<table style="border-collapse:collapse;margin:0.5em 0;font-size:0.9em">{cap}'
+            f"<thead>{row(header, 'th')}</thead><tbody>"
+            + "".join(row(r, "td") for r in rows) + "</tbody></table></div>")
+
+
+def show_table(header, rows, caption: str | None = None) -> None:
+    """Display :func:`table_html` in the notebook (and so in the rendered book)."""
+    from IPython.display import HTML, display
+
+    display(HTML(table_html(header, rows, caption)))
+
+
 # --------------------------------------------------------------------------- the book's layout
 
 def book_root(start: Path | None = None) -> Path:

@@ -317,56 +317,6 @@ def ladder_verdict(result) -> dict[str, Any]:
             "transcends": bool(best["lo"] > ref["hi"])}
 
 
-def summary_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = ("policy", "mean", "lo", "hi"),
-                  digits: int = 3):
-    """A small HTML table of result rows (no pandas needed), for notebooks."""
-    from IPython.display import HTML
-
-    def fmt(v: Any) -> str:
-        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-
-    head = "".join(f"<th>{c}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(r.get(c, ''))}</td>" for c in columns) + "</tr>"
-                   for r in rows)
-    return HTML(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-
-def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> str:
-    """The README's results table, built from the files the stages wrote (never typed by hand):
-    per-state reward and Elo per temperature with 95% intervals, and the experts beside them."""
-    rewards = json.loads((rewards_dir(cfg) / "rewards_summary.json").read_text())
-    rows = {r["policy"]: r for r in rewards["summary"]}
-    lines = [f"Profile `{cfg.profile}`: {cfg.n_games} games per dataset, "
-             f"{rows['oracle']['n_states']} held-out states (Stockfish depth {cfg.reward_depth}), "
-             f"{cfg.match_games} games per temperature. Elo: maximum-likelihood fit, random player = 0.",
-             "", "| player | reward (95% CI) | Elo (95% CI) |", "|---|---|---|"]
-    ci = lambda m, lo, hi, d: f"{m:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"  # noqa: E731
-    for ds in datasets:
-        ladder_dirs = sorted(_root(cfg).glob(f"ladder-{ds}-*/ladder.json"))
-        ratings = {}
-        if ladder_dirs:
-            lj = json.loads(max(ladder_dirs, key=lambda p: p.stat().st_mtime).read_text())
-            ratings = {r["player"]: r for r in lj["ratings"]}
-        names = [e.name for e in cfg.experts[ds]] + [f"model-{ds} tau={t:g}" for t in cfg.taus]
-        for name in names:
-            r = rows[name]
-            elo_name = name.replace(" tau=", "-tau")
-            e = ratings.get(elo_name)
-            elo = ci(e["rating"], e.get("lo", e["rating"]), e.get("hi", e["rating"]), 0) if e else "—"
-            lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {elo} |")
-    for name in ("oracle", "random"):
-        r = rows[name]
-        lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {'0 (anchor)' if name == 'random' else '—'} |")
-    lines.append("")
-    for ds in datasets:
-        t = rewards["transcendence"]["datasets"][ds]
-        d = t["model_minus_best_expert"]
-        lines.append(f"- Dataset {ds}: {t['best_model']} minus {t['best_expert']}, paired over the same "
-                     f"states: {ci(d['mean'], d['lo'], d['hi'], 4)} — "
-                     f"{'transcends' if t['transcends'] else 'does not transcend'} in reward.")
-    return "\n".join(lines)
-
-
 PUBLISHED = Path(__file__).parent / "assets" / "results"
 
 

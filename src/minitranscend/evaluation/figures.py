@@ -36,11 +36,14 @@ def rating_vs_temperature(series: Mapping[str, Sequence[Mapping[str, float]]],
         c = "gray" if k == 0 else PALETTE[(k + 3) % len(PALETTE)]
         if "lo" in ref and "hi" in ref:
             fig.add_hrect(y0=ref["lo"], y1=ref["hi"], fillcolor=c, opacity=0.12, line_width=0)
-        fig.add_hline(y=ref["rating"], line_dash="dash", line_color=c,
-                      annotation_text=name, annotation_position="top left")
+        # a legend entry instead of an on-plot label: several experts of similar strength
+        # would otherwise print their names on top of each other
+        fig.add_hline(y=ref["rating"], line_dash="dash", line_color=c)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name,
+                                 line=dict(color=c, dash="dash")))
     fig.update_xaxes(type="log", title="temperature τ")
     fig.update_yaxes(title=y_title)
-    fig.update_layout(title=title, template="plotly_white")
+    fig.update_layout(title=title, template="plotly_white", margin=dict(l=80))
     return fig
 
 
