@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+
+def _number(value: object) -> float | None:
+    """``value`` as a float, or None when it is not a number (the checker then says so)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
 # --- chapter 1: toy world ---
 
 
@@ -14,9 +22,8 @@ def check_toy_reward(value: float) -> tuple[bool, str]:
     from .toy import single_state_reward
 
     want = single_state_reward([0.4, 0.2, 0.2, 0.2], 0.5)
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-3:
         return True, f"right: r(0.5) = 0.16 / (0.16 + 3 * 0.04) = {want:.4f}"
@@ -179,9 +186,8 @@ def check_state_entropy(value: float) -> tuple[bool, str]:
     from .data.stats import normalized_entropy
 
     want = normalized_entropy([6, 2, 2])
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     h = -(0.6 * math.log(0.6) + 2 * 0.2 * math.log(0.2))
     if abs(got - want) < 1e-3:
@@ -310,9 +316,8 @@ def check_expert_reward(value: float) -> tuple[bool, str]:
     k = len(EX6_MOVE_SCORES)
     dist = {m: EX6_EPS / k + (1 - EX6_EPS) * (m == "Nf3") for m in EX6_MOVE_SCORES}
     want = policy_reward(dist, EX6_MOVE_SCORES)
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-4:
         return True, (f"right: 0.8 * 0.62 + 0.2 * mean(0.62, 0.55, 0.40, 0.10) = {want:.4f}; the "
@@ -334,9 +339,8 @@ def check_elo_from_score(value: float) -> tuple[bool, str]:
     import math
 
     want = 1200 + 400 * math.log10(0.75 / 0.25)
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 0.5:
         return True, (f"right: 1200 + 400 log10(0.75 / 0.25) = {want:.1f}. But with 10 games the "
@@ -442,9 +446,8 @@ def check_selection_gain(value: float) -> tuple[bool, str]:
     g_a = np.array([0.8, 0.8, 0.3, 0.3])
     want = float(np.mean(g_a * r_a + (1 - g_a) * r_b) - max(r_a.mean(), r_b.mean()))
     cond = selection_condition(r_a, r_b, g_a, 1 - g_a)
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-6:
         return True, f"right: 0.75 - 0.5 = {want:.2f}, which is the condition {cond:.2f} divided by 2"
@@ -464,9 +467,8 @@ def check_correlated_denoising(value: float) -> tuple[bool, str]:
     truth = np.array([f.tail for f in graph.facts])
     pool = make_experts(graph, ExpertConfig(n_experts=50, coverage=0.2, correlation=0.5, seed=0))
     want = count_learner_for(pool).accuracy(truth, 0)
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-6:
         return True, (f"right: {want:.3f}. Half of the 40 wrong votes go to one shared decoy, which "
@@ -529,9 +531,8 @@ def check_warmup_lr(value: float) -> tuple[bool, str]:
     from .train import TrainConfig, learning_rate
 
     want = learning_rate(TrainConfig(lr=1e-3, warmup_iters=20, max_iters=1000), 10)
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-7:
         return True, f"right: 1e-3 * 11 / 21 = {want:.3e}"
@@ -550,9 +551,8 @@ def check_tempered_prob(value: float) -> tuple[bool, str]:
     from .policy import apply_temperature
 
     want = float(apply_temperature([0.5, 0.3, 0.2], 0.5)[0])
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-3:
         return True, f"right: 0.25 / (0.25 + 0.09 + 0.04) = {want:.4f}"
@@ -618,9 +618,8 @@ def check_mixture_best_move(value: float, dataset: str = "A") -> tuple[bool, str
     want = {"A": (3 * sees + blind) / 4, "B": blind}.get(dataset)
     if want is None:
         return False, f"dataset must be 'A' or 'B', got {dataset!r}"
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-3:
         return True, f"right: {want:.4f}"
@@ -638,9 +637,8 @@ def check_gain_share(value: float, gains, top: float = 0.1) -> tuple[bool, str]:
     from .evaluation.reward import gain_concentration
 
     want = gain_concentration(gains, top=(top,))[top]
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
+    got = _number(value)
+    if got is None:
         return False, f"expected a number, got {value!r}"
     if np.isnan(want):
         return (bool(np.isnan(got)),

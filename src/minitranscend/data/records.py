@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import chess
 
@@ -158,3 +158,31 @@ def fingerprint(directory: str | os.PathLike) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()
+
+
+def read_jsonl_prefix(path: str | os.PathLike, parse: Callable[[dict], Any] = lambda rec: rec) -> list:
+    """``parse(record)`` for every complete line of an append-only JSONL file, up to the first
+    torn or unreadable one, which (with everything after it) is cut off the file.
+
+    Why: a run killed mid-write leaves half a line; cutting it lets the resumed run append on a
+    fresh line instead of gluing its first record to the fragment. ``parse`` raising
+    ValueError/KeyError/TypeError counts as unreadable.
+    """
+    path = Path(path)
+    out: list = []
+    if not path.exists():
+        return out
+    good = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                out.append(parse(json.loads(raw)))
+            except (ValueError, KeyError, TypeError):
+                break
+            good += len(raw)
+    if good < path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(good)
+    return out

@@ -464,23 +464,11 @@ def _match_play(index: int) -> dict[str, Any]:
 
 def _read_games(path: Path) -> dict[int, dict]:
     """Finished games by index; a torn last line (killed run) is dropped and cut off the file."""
+    from ..data.records import read_jsonl_prefix
+
     games: dict[int, dict] = {}
-    if not path.exists():
-        return games
-    good = 0
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            try:
-                rec = json.loads(raw)
-                games.setdefault(int(rec["index"]), rec)
-            except (ValueError, KeyError, TypeError):
-                break
-            good += len(raw)
-    if good < path.stat().st_size:
-        with open(path, "r+b") as f:
-            f.truncate(good)
+    for rec in read_jsonl_prefix(path, lambda r: (int(r["index"]), r)):
+        games.setdefault(*rec)
     return games
 
 

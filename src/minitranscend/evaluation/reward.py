@@ -121,24 +121,10 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
 
 def load_cache(path: Path) -> dict[str, MoveScores]:
     """Read a JSONL cache; a torn last line (a killed run) is ignored and cut off the file."""
-    out: dict[str, MoveScores] = {}
-    if not path.exists():
-        return out
-    good_bytes = 0
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            try:
-                rec = json.loads(raw)
-                out[rec["fen"]] = {k: float(v) for k, v in rec["scores"].items()}
-            except (ValueError, KeyError, TypeError):
-                break
-            good_bytes += len(raw)
-    if good_bytes < path.stat().st_size:
-        with open(path, "r+b") as f:  # drop the torn tail so appends start on a fresh line
-            f.truncate(good_bytes)
-    return out
+    from ..data.records import read_jsonl_prefix
+
+    return dict(read_jsonl_prefix(
+        path, lambda r: (r["fen"], {k: float(v) for k, v in r["scores"].items()})))
 
 
 def _append(f, fen: str, scores: MoveScores) -> None:

@@ -1,0 +1,85 @@
+"""The experiment's bookkeeping and chapter 7's checkers (the pipeline itself runs in the book)."""
+import numpy as np
+import pytest
+
+from minitranscend import experiment as ex
+from minitranscend.exercises import check_gain_share, check_mixture_best_move
+
+
+def test_profiles_and_settings_tagged_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINITRANSCEND_RUNS", str(tmp_path))
+    ci, full = ex.config("ci"), ex.config("full")
+    assert ci.n_games < full.n_games and ci.train["max_iters"] < full.train["max_iters"]
+    with pytest.raises(ValueError, match="profile"):
+        ex.config("fast")
+    # A and B differ in their experts, so in their folders; the same settings give the same folder
+    assert ex.data_dir(ci, "A") != ex.data_dir(ci, "B")
+    assert ex.data_dir(ci, "A") == ex.data_dir(ex.config("ci"), "A")
+    other = ex.config("ci")
+    other.experts["A"] = ex.diverse_experts(eps=0.3)
+    assert ex.data_dir(other, "A") != ex.data_dir(ci, "A")
+    other.train = dict(ci.train, lr=1e-4)
+    assert ex.model_dir(other, "A") != ex.model_dir(ci, "A")
+    with pytest.raises(ValueError, match="dataset"):
+        ex.train_config(ci, "C")
+
+
+def test_diverse_experts_differ_and_coinciding_share_the_blind_spot():
+    assert len({e.blind_spot for e in ex.diverse_experts()}) == 4
+    assert {e.blind_spot for e in ex.coinciding_experts()} == {"N"}
+
+
+def test_ladder_verdict_needs_non_overlapping_intervals():
+    def result(lo):
+        return {"series": {"m": [{"tau": 0.1, "rating": 700, "lo": lo, "hi": 760},
+                                 {"tau": 1.0, "rating": 200, "lo": 150, "hi": 250}]},
+                "references": {"e1": {"rating": 530, "lo": 490, "hi": 590},
+                               "e2": {"rating": 500, "lo": 450, "hi": 550}}}
+    v = ex.ladder_verdict(result(600))
+    assert v["best_tau"] == 0.1 and v["best_expert"] == "e1" and v["transcends"]
+    assert not ex.ladder_verdict(result(580))["transcends"]  # 580 < e1's upper bound 590
+
+
+def test_reward_series_maps_rows_to_the_figure_format():
+    cfg = ex.config("ci")
+    rows = [{"policy": f"model-{ds} tau={t:g}", "mean": t, "lo": t - 1, "hi": t + 1}
+            for ds in "AB" for t in cfg.taus]
+    rows += [{"policy": n, "mean": 0.5, "lo": 0.4, "hi": 0.6} for n in ("expert-B", "expert-N1", "random")]
+    summary = {"summary": rows, "transcendence": {"datasets": {"A": {"best_expert": "expert-B"},
+                                                               "B": {"best_expert": "expert-N1"}}}}
+    series, refs = ex.reward_series(summary, cfg)
+    assert [p["tau"] for p in series["model-A"]] == list(cfg.taus)
+    assert series["model-B"][0]["rating"] == cfg.taus[0]
+    assert set(refs) == {"best expert of A (expert-B)", "best expert of B (expert-N1)", "random"}
+
+
+def test_shipped_full_results_are_complete():
+    d = ex.published("full")
+    assert d is not None, "the package ships the full profile's results (experiment --publish)"
+    for name in ("rewards_summary.json", "rewards_per_state.csv", "model-A.pt", "model-B.pt",
+                 "ladder-A-ladder.json", "ladder-B-ladder.json", "provenance.json"):
+        assert (d / name).is_file(), name
+        assert (d / name).stat().st_size < 10_000_000
+
+
+def test_chapter7_checkers():
+    assert check_mixture_best_move(0.4, "A")[0] and check_mixture_best_move(0.025, "B")[0]
+    assert not check_mixture_best_move(0.525, "A")[0]
+    assert not check_mixture_best_move("many", "A")[0]
+    gains = np.array([0.3, 0.1, -0.05, 0.2])
+    assert check_gain_share(0.3 / 0.55, gains, top=0.25)[0]
+    assert not check_gain_share(0.5, gains, top=0.25)[0]
+
+
+def test_shipped_checkpoint_plays_legal_moves():
+    import chess
+
+    from minitranscend.policy import move_distribution
+    from minitranscend.train import load_checkpoint
+
+    model, tok, meta = load_checkpoint(ex.published("full") / "model-A.pt", "cpu")
+    board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")
+    dist = move_distribution(model, tok, board)
+    assert set(dist.moves) == set(board.legal_moves)
+    assert abs(dist.probs.sum() - 1) < 1e-6
+    assert meta["data_fingerprint"]
