@@ -133,14 +133,21 @@ def iter_games(path_or_dir: str | os.PathLike) -> Iterator[GameRecord]:
                     raise ValueError(f"{f}:{lineno}: bad game record ({e})") from None
 
 
-def write_jsonl_shard(path: str | os.PathLike, games: Iterable[GameRecord]) -> None:
-    """Write games atomically: to ``<path>.tmp``, then rename, so a reader never sees half a shard."""
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``<path>.tmp``, fsync, then rename over ``path``: a reader (or a run
+    killed halfway) never sees half a file."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        for g in games:
-            fh.write(g.to_json() + "\n")
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_jsonl_shard(path: str | os.PathLike, games: Iterable[GameRecord]) -> None:
+    """Write games atomically, so a reader never sees half a shard."""
+    atomic_write_text(path, "".join(g.to_json() + "\n" for g in games))
 
 
 def count_lines(path: str | os.PathLike) -> int:

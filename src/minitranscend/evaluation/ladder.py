@@ -36,7 +36,8 @@ from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
-from .match import DEFAULT_MAX_PLIES, PlayerSpec, _atomic_write, _engine_name, load_games, run_match
+from ..data.records import atomic_write_text
+from .match import DEFAULT_MAX_PLIES, PlayerSpec, _engine_name, load_games, run_match
 from ..players import ExpertConfig
 from .ratings import Rung, bootstrap_elo, games_from_matches, glicko2_ratings
 
@@ -398,7 +399,7 @@ def _write(res: LadderResult, plan: Sequence[Pairing], settings: dict[str, Any])
                      "folder": p.folder} for p in plan],
            "ratings": res.ratings, "series": res.series, "references": res.references,
            "matches": [{k: v for k, v in m.items() if k != "config"} for m in res.matches]}
-    _atomic_write(out / "ladder.json", json.dumps(doc, indent=2, default=str))
+    atomic_write_text(out / "ladder.json", json.dumps(doc, indent=2, default=str))
     _csv(out / "ratings.csv", res.ratings)
     _csv(out / "matches.csv", [{k: v for k, v in m.items() if not isinstance(v, (dict, list))}
                                for m in res.matches])

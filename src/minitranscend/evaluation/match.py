@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from ..players import ExpertConfig, Expert, Player, RandomPlayer, StockfishPlayer, default_experts
 from ..engine import SearchLimit, stockfish_version
+from ..data.records import atomic_write_text
 
 DEFAULT_MAX_PLIES = 250  # the experts' own games are capped at 250 plies (pilot); the paper used 180
 
@@ -499,7 +500,7 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
             raise ValueError(f"{out} already holds a different match ({saved}); use another "
                              f"out_dir or the same settings ({asdict(config)}) to resume it")
     else:
-        _atomic_write(cfg_path, json.dumps(asdict(config), indent=2))
+        atomic_write_text(cfg_path, json.dumps(asdict(config), indent=2))
     jsonl = out / "games.jsonl"
     done = _read_games(jsonl)
     todo = [i for i in range(n_games) if i not in done]
@@ -515,10 +516,10 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
                 done[rec["index"]] = rec
                 bar.update(1)
     games = [done[i] for i in sorted(done) if i < n_games]
-    _atomic_write(out / "games.pgn", "\n\n".join(g["pgn"] for g in games) + "\n")
+    atomic_write_text(out / "games.pgn", "\n\n".join(g["pgn"] for g in games) + "\n")
     summary = summarize_match(games, config)
     summary["engine"] = engine
-    _atomic_write(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     with open(out / "summary.csv", "w", newline="") as f:
         flat = {k: v for k, v in summary.items() if not isinstance(v, (dict, list))}
         w = csv.DictWriter(f, fieldnames=list(flat))
@@ -586,13 +587,6 @@ def load_games(out_dir: str | os.PathLike) -> list[dict]:
     return [g for _, g in sorted(_read_games(Path(out_dir) / "games.jsonl").items())]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def pgn_games(text: str) -> list[chess.pgn.Game]:

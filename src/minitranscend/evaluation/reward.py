@@ -35,6 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..engine import Engine, EngineSettings, SearchLimit, find_stockfish, stockfish_version
+from ..data.records import atomic_write_text
 
 # depth 8 with multipv = all legal moves (the pilot's setting, so its reward table is comparable):
 # ~0.06-0.1 s of CPU per position (~24 legal moves, positions from expert games), so 1,000
@@ -404,7 +405,7 @@ def write_reward_results(out_dir: str | os.PathLike, rewards: Mapping[str, np.nd
             w.writerow([fen, *(f"{rewards[n][i]:.6f}" for n in names)])
     summary = summary if summary is not None else summarize_rewards(rewards)
     js = out / "rewards_summary.json"
-    _atomic_write(js, json.dumps({"analysis": dict(analysis), "summary": summary,
+    atomic_write_text(js, json.dumps({"analysis": dict(analysis), "summary": summary,
                                   **(dict(extra) if extra else {})}, indent=2))
     cs = out / "rewards_summary.csv"
     keys = list(dict.fromkeys(k for row in summary for k in row))
@@ -413,13 +414,3 @@ def write_reward_results(out_dir: str | os.PathLike, rewards: Mapping[str, np.nd
         w.writeheader()
         w.writerows(summary)
     return {"per_state": per_state, "summary_json": js, "summary_csv": cs}
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
