@@ -280,12 +280,16 @@ def default_ladder() -> list[Rung]:
     Anchor: Stockfish (full strength, 1 thread) at 100 nodes per move = 1500 by convention. The
     other rungs are *rated from games*, not pinned: play them against each other and the model
     (:func:`ladder_pairs`) and fit them all with :func:`fit_elo`.
+
+    There is no rung below 10 nodes, nor one at 30: Stockfish 15.1 always completes its depth-2
+    search (about 42 nodes) before it looks at a node limit, so 1, 10 and 30 nodes play the same
+    moves (measured: 300 of 300 positions for 1 vs 10, 296 for 30) and would be one player
+    under three names.
     """
     return [
         Rung("random", "random", note="uniform legal moves"),
-        Rung("stockfish:nodes=1,name=sf-n1", "sf-n1", note="1-node Stockfish: static evaluation"),
-        Rung("stockfish:nodes=10,name=sf-n10", "sf-n10"),
-        Rung("stockfish:nodes=30,name=sf-n30", "sf-n30"),
+        Rung("stockfish:nodes=10,name=sf-n10", "sf-n10",
+             note="the weakest distinct setting: a depth-2 search"),
         Rung("stockfish:nodes=100,name=sf-n100", "sf-n100", rating=1500.0,
              note="anchor (convention); the engine inside every default expert"),
         Rung("stockfish:nodes=300,name=sf-n300", "sf-n300"),
