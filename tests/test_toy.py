@@ -120,5 +120,7 @@ def test_chapter_1_checkers_accept_right_and_explain_wrong_answers():
     assert exercises.check_majority_vote(right) == (True, "right on 20 random cases")
     ok, msg = exercises.check_majority_vote(lambda e, r: right(e[:1], r))
     assert not ok and "case" in msg
-    ok, msg = exercises.check_majority_vote(lambda e, r: None)
+    ok, msg = exercises.check_majority_vote(lambda e, r: None)  # the untouched stub
+    assert not ok and "returned None" in msg
+    ok, msg = exercises.check_majority_vote(lambda e, r: 1 / 0)
     assert not ok and "raised" in msg

@@ -44,11 +44,14 @@ def check_majority_vote(fn) -> tuple[bool, str]:
         rewards = rng.random((s, a))
         want = majority_vote_reward(mixture(experts), rewards)
         try:
-            got = float(fn(experts, rewards))
+            out = fn(experts, rewards)
         except Exception as e:  # noqa: BLE001 - report any failure of the reader's code
-            return False, f"case {case} ({k} experts, {s} states, {a} actions) raised {e!r}"
+            return False, f"case {case} ({k} expert(s), {s} states, {a} actions) raised {e!r}"
+        got = _number(out)
+        if got is None:
+            return False, f"your function returned {out!r}; it should return the reward, a number"
         if not abs(got - want) < 1e-9:
-            return False, (f"case {case} ({k} experts, {s} states, {a} actions): got {got:.6f}, "
+            return False, (f"case {case} ({k} expert(s), {s} states, {a} actions): got {got:.6f}, "
                            f"expected {want:.6f}. Average the experts first (axis 0), then take "
                            "the argmax per state, then average the rewards over states")
     return True, "right on 20 random cases"
