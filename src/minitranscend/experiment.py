@@ -59,8 +59,7 @@ class ExperimentConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        return asdict(self)
 
 
 def config(profile: str = "ci") -> ExperimentConfig:
@@ -182,16 +181,11 @@ def temperature_policies(checkpoint: str | Path, taus: tuple[float, ...], boards
     """``{f"{prefix} tau=...": board -> {move: p}}`` for every temperature, computing the model's
     distribution once per state (a batched forward pass) and re-tempering it, which is exact
     for move-level temperature."""
-    from .policy import move_distributions
+    from .analysis import distributions
     from .train import load_checkpoint
 
     model, tok, _ = load_checkpoint(checkpoint, "cpu")
-    model.eval()
-    base = {}
-    for i in range(0, len(boards), 64):
-        chunk = boards[i:i + 64]
-        for b, d in zip(chunk, move_distributions(model, tok, chunk)):
-            base[b.fen()] = d
+    base = {b.fen(): d for b, d in zip(boards, distributions(model, tok, boards))}
 
     def at(tau: float):
         return lambda board: base[board.fen()].at_temperature(tau).as_dict()

@@ -41,7 +41,20 @@ class Player(Protocol):
     def close(self) -> None: ...
 
 
-class RandomPlayer:
+class Closing:
+    """``with player: ...`` closes the player (stops its engine, if it has one) on the way out."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RandomPlayer(Closing):
     """Plays a uniformly random legal move: the bottom rung of every ladder."""
 
     def __init__(self, name: str = "random", seed: int = 0) -> None:
@@ -64,14 +77,6 @@ class RandomPlayer:
     def describe(self) -> dict[str, Any]:
         return {"type": "random", "name": self.name}
 
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class ExpertConfig:
         return ";".join(f"{k}={v}" for k, v in asdict(self).items() if v is not None and k != "name")
 
 
-class StockfishPlayer:
+class StockfishPlayer(Closing):
     """Stockfish at a given Skill Level and search limit (a ladder rung or an expert's engine)."""
 
     def __init__(self, name: str, limit: SearchLimit, skill_level: int | None = None,
@@ -148,14 +153,8 @@ class StockfishPlayer:
     def close(self) -> None:
         self.engine.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Expert:
+class Expert(Closing):
     """A Stockfish-backed expert (see :class:`ExpertConfig`) with a reproducible error stream."""
 
     def __init__(self, config: ExpertConfig, seed: int = 0, engine_path: str | None = None) -> None:
@@ -204,12 +203,6 @@ class Expert:
 
     def close(self) -> None:
         self.engine.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def default_experts() -> list[ExpertConfig]:

@@ -39,6 +39,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .players import Closing
+
 
 
 @dataclass
@@ -132,6 +134,15 @@ def _move_ids(tokenizer, board: chess.Board, moves: list[chess.Move]) -> list[in
 
 
 @torch.inference_mode()
+def _masked_all(logp: torch.Tensor, tokenizer, boards: Sequence[chess.Board]) -> list[MoveDistribution]:
+    """Row ``i`` of ``logp`` (log-probabilities over move ids) masked to board ``i``'s legal moves."""
+    out = []
+    for i, b in enumerate(boards):
+        moves = _legal(b)
+        out.append(_masked(logp[i], _move_ids(tokenizer, b, moves), moves))
+    return out
+
+
 def _history_distributions(model, tokenizer, boards: Sequence[chess.Board]) -> list[MoveDistribution]:
     """Move tokenizer: right-pad the (cropped) histories; the output head runs only at each
     sequence's last token (the vocabulary is large, the other positions are not needed)."""
@@ -148,24 +159,14 @@ def _history_distributions(model, tokenizer, boards: Sequence[chess.Board]) -> l
     h = model.hidden_states(x.to(device))
     last = torch.tensor([len(s) - 1 for s in seqs], device=device)
     logits = model.lm_head(h[torch.arange(len(seqs), device=device), last])
-    logp = F.log_softmax(logits.float(), dim=-1)
-    out = []
-    for i, b in enumerate(boards):
-        moves = _legal(b)
-        out.append(_masked(logp[i], _move_ids(tokenizer, b, moves), moves))
-    return out
+    return _masked_all(F.log_softmax(logits.float(), dim=-1), tokenizer, boards)
 
 
 @torch.inference_mode()
 def _board_distributions(model, tokenizer, boards: Sequence[chess.Board]) -> list[MoveDistribution]:
     x = torch.tensor([tokenizer.encode_board(b) for b in boards], dtype=torch.long, device=_device(model))
     logits, _ = model(x)
-    logp = F.log_softmax(logits.float(), dim=-1)
-    out = []
-    for i, b in enumerate(boards):
-        moves = _legal(b)
-        out.append(_masked(logp[i], _move_ids(tokenizer, b, moves), moves))
-    return out
+    return _masked_all(F.log_softmax(logits.float(), dim=-1), tokenizer, boards)
 
 
 def _char_tree(prefix: list[int], suffixes: list[list[int]]):
@@ -380,7 +381,7 @@ def avoid_draws_when_ahead(dist: MoveDistribution, board: chess.Board) -> MoveDi
     return MoveDistribution(dist.moves, probs / probs.sum(), dist.illegal_mass, dist.extra)
 
 
-class ModelPlayer:
+class ModelPlayer(Closing):
     """A trained model as a :class:`minitranscend.players.Player`.
 
     ``mode="move"``: sample from the exact legal-move distribution at move-level temperature
@@ -448,12 +449,3 @@ class ModelPlayer:
                 "model_config": {k: v for k, v in vars(self.model.config).items()},
                 "checkpoint": m.get("path"), "step": m.get("step"),
                 "data_fingerprint": m.get("data_fingerprint"), "minitranscend": m.get("version")}
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
