@@ -61,3 +61,35 @@ def test_expert_games_are_a_function_of_the_seed():
             return [m.uci() for m in b.move_stack]
     assert game(3) == game(3) and game(3) != game(4)
     assert RandomPlayer().distribution(chess.Board())[chess.Move.from_uci("e2e4")] == pytest.approx(1 / 20)
+
+
+def test_expert_habit_is_the_best_move_of_its_piece_with_exact_mass():
+    board = chess.Board()
+    with Expert(ExpertConfig("knight-lover", nodes=100, habit="N", habit_rate=1.0), seed=0) as e:
+        for _ in range(6):  # habit_rate=1: a knight move whenever a knight can move
+            move = e.choose(board)
+            assert board.piece_type_at(move.from_square) == chess.KNIGHT
+            board.push(move)
+    with Expert(ExpertConfig("mixed", nodes=100, eps=0.1, habit="N", habit_rate=0.6), seed=0) as e:
+        board = chess.Board()
+        dist = e.distribution(board)
+        (habit, p_habit), (engine, p_engine), *rest = sorted(dist.items(), key=lambda kv: -kv[1])
+        assert board.piece_type_at(habit.from_square) == chess.KNIGHT
+        assert board.piece_type_at(engine.from_square) == chess.PAWN  # 1. e4 / d4 at 100 nodes
+        assert p_habit == pytest.approx(0.1 / 20 + 0.9 * 0.6)
+        assert p_engine == pytest.approx(0.1 / 20 + 0.9 * 0.4)
+        assert all(p == pytest.approx(0.1 / 20) for _, p in rest)
+        assert sum(dist.values()) == pytest.approx(1.0)
+        # no legal move of the habit piece (a bare king): the engine move takes all the mass
+        bare = chess.Board("4k3/8/8/8/8/8/4P3/4K3 w - - 0 1")
+        assert e.habit_move(bare) is None
+        assert max(e.distribution(bare).values()) == pytest.approx(0.1 / len(list(bare.legal_moves)) + 0.9)
+
+
+def test_expert_config_rejects_a_rate_without_a_habit():
+    with pytest.raises(ValueError, match="habit piece"):
+        ExpertConfig("x", habit_rate=0.5)
+    with pytest.raises(ValueError, match="habit_rate must be a probability"):
+        ExpertConfig("x", habit="N", habit_rate=1.5)
+    with pytest.raises(ValueError, match="habit must be one of"):
+        ExpertConfig("x", habit="Z", habit_rate=0.5)

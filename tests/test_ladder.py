@@ -47,11 +47,12 @@ def test_connect_opponents_chain_and_experts():
 def test_expert_spec_rebuilds_the_config():
     from minitranscend.players import ExpertConfig
 
-    cfg = ExpertConfig("expert-x", nodes=50, eps=0.3, blind_spot="B")
-    spec = expert_spec(cfg)
-    assert spec.label == "expert-x" and PlayerSpec.parse(str(spec)) == spec
-    with spec.build() as player:
-        assert player.config == cfg
+    for cfg in (ExpertConfig("expert-x", nodes=50, eps=0.3, blind_spot="B"),
+                ExpertConfig("expert-y", nodes=50, eps=0.05, habit="P", habit_rate=0.7)):
+        spec = expert_spec(cfg)
+        assert spec.label == cfg.name and PlayerSpec.parse(str(spec)) == spec
+        with spec.build() as player:
+            assert player.config == cfg
 
 
 def test_plan_counts_and_names(tmp_path):

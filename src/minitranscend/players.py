@@ -94,7 +94,17 @@ class ExpertConfig:
       expert never sees moves of that piece: when its engine move moves such a piece, it plays
       the engine's best move among the other legal moves instead. A *systematic* error: every
       game by this expert makes it in the same situations. Experts with different blind spots
-      out-vote each other; experts who share one do not, which is the diversity ablation.
+      out-vote each other; experts who share one do not.
+    * ``habit`` and ``habit_rate`` — a piece letter and a probability. With probability
+      habit_rate the expert plays its *habit move*, whenever it has one: the move that takes its
+      habit piece farthest forward (a reckless player who keeps pushing its favourite piece up
+      the board; among equally far moves, the engine's choice). A *systematic* error that a
+      model can learn (it is a simple function of the position) and that concentrates on one
+      move: when experts share a habit with habit_rate > 1/2, the habit move is the mode of their
+      games and a low-temperature model plays it every time; when their habits differ, each habit
+      move carries only habit_rate / n of the mixture and the engine move stays the mode. This
+      is the main experiment's diversity ablation (a shared blind spot costs too little to show:
+      the engine's runner-up move is usually almost as good as its first choice).
     """
 
     name: str
@@ -104,12 +114,20 @@ class ExpertConfig:
     skill_level: int | None = None
     eps: float = 0.0
     blind_spot: str | None = None
+    habit: str | None = None
+    habit_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.eps <= 1.0:
-            raise ValueError(f"eps must be a probability in [0, 1], got {self.eps}")
-        if self.blind_spot is not None and self.blind_spot.upper() not in PIECE_NAMES:
-            raise ValueError(f"blind_spot must be one of {sorted(PIECE_NAMES)}, got {self.blind_spot!r}")
+        for field_name in ("eps", "habit_rate"):
+            value = getattr(self, field_name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{field_name} must be a probability in [0, 1], got {value}")
+        for field_name in ("blind_spot", "habit"):
+            value = getattr(self, field_name)
+            if value is not None and value.upper() not in PIECE_NAMES:
+                raise ValueError(f"{field_name} must be one of {sorted(PIECE_NAMES)}, got {value!r}")
+        if self.habit_rate > 0 and self.habit is None:
+            raise ValueError("habit_rate > 0 needs a habit piece, e.g. habit='N'")
 
     @property
     def limit(self) -> SearchLimit:
@@ -164,6 +182,7 @@ class Expert(Closing):
         self.rng = random.Random(seed)
         self._game: object = ("game", seed)
         self.blind_piece = PIECE_NAMES[config.blind_spot.upper()] if config.blind_spot else None
+        self.habit_piece = PIECE_NAMES[config.habit.upper()] if config.habit else None
 
     def new_game(self, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -179,23 +198,58 @@ class Expert(Closing):
                 move = self.engine.play(board, self.config.limit, root_moves=others, game=self._game)
         return move
 
+    def habit_move(self, board: chess.Board) -> chess.Move | None:
+        """The habit piece's most forward move (ranks gained, from the mover's side; ties go to
+        the engine), or None: no habit, or that piece cannot move here."""
+        if self.habit_piece is None:
+            return None
+        sign = 1 if board.turn == chess.WHITE else -1
+        gain = {m: sign * (chess.square_rank(m.to_square) - chess.square_rank(m.from_square))
+                for m in board.legal_moves if board.piece_type_at(m.from_square) == self.habit_piece}
+        if not gain:
+            return None
+        top = max(gain.values())
+        far = [m for m, g in gain.items() if g == top]
+        if len(far) == 1:
+            return far[0]
+        return self.engine.play(board, self.config.limit, root_moves=far, game=self._game)
+
+    def own_move(self, board: chess.Board) -> chess.Move:
+        """The expert's most likely move leaving out random slips: its habit move when the
+        habit is more likely than not and applies, else its engine move (blind spot applied)."""
+        habit = self.habit_move(board) if self.config.habit_rate > 0.5 else None
+        return habit if habit is not None else self.engine_move(board)
+
     def choose(self, board: chess.Board) -> chess.Move:
         moves = list(board.legal_moves)
         if not moves:
             raise ValueError(f"no legal moves in {board.fen()} (game is over)")
-        # Draw the error coin first, always, so the random stream does not depend on the engine.
-        if self.rng.random() < self.config.eps:
+        # Draw the error coins first, always, so the random stream does not depend on the engine
+        # (the habit coin only for experts that have a habit: older panels keep their games).
+        slip = self.rng.random()
+        habit = self.rng.random() if self.config.habit_rate > 0 else 1.0
+        if slip < self.config.eps:
             return self.rng.choice(moves)
+        if habit < self.config.habit_rate:
+            move = self.habit_move(board)
+            if move is not None:
+                return move
         return self.engine_move(board)
 
     def distribution(self, board: chess.Board) -> dict[chess.Move, float]:
-        """Exact: (1 - eps) on the engine move plus eps spread uniformly over all legal moves."""
+        """Exact: eps spread uniformly over all legal moves; of the rest, habit_rate on the habit
+        move (when the habit piece can move) and the remainder on the engine move."""
         moves = list(board.legal_moves)
         eps = self.config.eps
         dist = {m: eps / len(moves) for m in moves}
         if eps < 1.0:
-            best = self.engine_move(board)
-            dist[best] += 1.0 - eps
+            rest = 1.0 - eps
+            habit = self.habit_move(board) if self.config.habit_rate > 0 else None
+            if habit is not None:
+                dist[habit] += rest * self.config.habit_rate
+                rest *= 1.0 - self.config.habit_rate
+            if rest > 0:
+                dist[self.engine_move(board)] += rest
         return dist
 
     def describe(self) -> dict[str, Any]:

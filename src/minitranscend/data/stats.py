@@ -134,9 +134,9 @@ def expert_disagreement(experts: Iterable[Any], states: Iterable[str],
 
     The entropy of :func:`diversity` mixes two kinds of diversity: random errors (``eps``),
     which every panel of noisy experts has, and disagreement between the experts' own moves
-    (their blind spots), which is what a majority vote needs. This measures the second alone:
-    each expert (an :class:`~minitranscend.players.ExpertConfig`) plays its engine move with the
-    blind spot applied and without the random error. Returns ``{"n_states", "disagree"`` (share
+    (their habits, blind spots), which is what a majority vote needs. This measures the second
+    alone: each expert (an :class:`~minitranscend.players.ExpertConfig`) plays its most likely
+    move without the random error (:meth:`~minitranscend.players.Expert.own_move`). Returns ``{"n_states", "disagree"`` (share
     of states where not all experts choose the same move), ``"mean_distinct"`` (distinct moves
     per state), ``"moves"`` (per state, the moves in UCI in expert order)``}``.
     """
@@ -147,7 +147,7 @@ def expert_disagreement(experts: Iterable[Any], states: Iterable[str],
     for config in experts:
         with Expert(config, engine_path=engine_path) as expert:
             expert.new_game(0)
-            per_expert.append([expert.engine_move(b).uci() for b in boards])
+            per_expert.append([expert.own_move(b).uci() for b in boards])
     if not per_expert or not boards:
         raise ValueError("expert_disagreement needs at least one expert and one state")
     moves = [list(col) for col in zip(*per_expert)]
@@ -161,8 +161,9 @@ def expert_mixture(experts: Iterable[Any], board: chess.Board,
     """The average of the experts' exact move distributions in ``board``: what a model trained on
     equal shares of their games learns there, and whose argmax is the experts' majority vote.
 
-    ``experts`` are :class:`~minitranscend.players.ExpertConfig`; each contributes
-    ``(1 - eps)`` on its engine move (blind spot applied) plus ``eps`` spread over the legal moves.
+    ``experts`` are :class:`~minitranscend.players.ExpertConfig`; each contributes its exact
+    distribution (:meth:`~minitranscend.players.Expert.distribution`: slips spread over the legal
+    moves, the rest on its habit move and its engine move).
     """
     from ..players import Expert
 

@@ -62,9 +62,11 @@ def expert_spec(config: ExpertConfig) -> PlayerSpec:
     params: dict[str, Any] = {"eps": config.eps}
     for key, value in (("nodes", config.nodes), ("depth", config.depth),
                        ("movetime", config.movetime), ("skill", config.skill_level),
-                       ("blind", config.blind_spot)):
+                       ("blind", config.blind_spot), ("habit", config.habit)):
         if value is not None:
             params[key] = value
+    if config.habit_rate:
+        params["habit_rate"] = config.habit_rate
     return PlayerSpec("expert", params, name=config.name)
 
 

@@ -98,7 +98,8 @@ Player spec strings (kind[:args]):
                                       threads, hash, name (no limit given: nodes=1000)
   expert:default:0                    the i-th expert of players.default_experts()
   expert:eps=0.2,blind=N,nodes=100    a custom expert; keys: eps, blind (piece letter),
-                                      nodes, depth, movetime, skill, name
+                                      habit (piece letter), habit_rate, nodes, depth,
+                                      movetime, skill, name
   model:PATH:tau=0.1                  a checkpoint (minitranscend.train.load_checkpoint) wrapped in
                                       minitranscend.policy.ModelPlayer; other key=value pairs are
                                       passed to ModelPlayer"""
@@ -196,10 +197,12 @@ class PlayerSpec:
         if self.kind == "expert":
             if "default" in p:
                 return Expert(default_experts()[p["default"]])
-            blind = p.pop("blind", None)
+            blind, habit = p.pop("blind", None), p.pop("habit", None)
             cfg = ExpertConfig(self.label, nodes=p.pop("nodes", 100), depth=p.pop("depth", None),
                                movetime=p.pop("movetime", None), skill_level=p.pop("skill", None),
-                               eps=p.pop("eps", 0.0), blind_spot=str(blind) if blind else None)
+                               eps=p.pop("eps", 0.0), blind_spot=str(blind) if blind else None,
+                               habit=str(habit) if habit else None,
+                               habit_rate=float(p.pop("habit_rate", 0.0)))
             _no_leftovers(self, p)
             return Expert(cfg)
         # model: helper modules, imported lazily so that matches without models need no torch
