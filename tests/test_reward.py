@@ -106,3 +106,17 @@ def test_boards_with_history_score_like_their_fen(scores):
     r_board = evaluate_rewards({"r": RandomPlayer()}, [board], s, progress=False)["r"]
     r_fen = evaluate_rewards({"r": RandomPlayer()}, [MIDDLEGAME], s, progress=False)["r"]
     assert r_board[0] == r_fen[0]
+
+
+def test_cluster_bootstrap_widens_for_correlated_states_and_reduces_to_plain():
+    rng = np.random.default_rng(2)
+    per_game = rng.normal(0, 1, 100)
+    values = np.repeat(per_game, 8)  # 8 identical states per game: 100 independent values, not 800
+    games = np.repeat(np.arange(100), 8)
+    _, lo, hi = bootstrap_ci(values, n_boot=1000)
+    _, clo, chi = bootstrap_ci(values, n_boot=1000, groups=games)
+    assert (chi - clo) / (hi - lo) == pytest.approx(np.sqrt(8), rel=0.2)
+    # one state per group is the plain bootstrap, draw for draw
+    assert bootstrap_ci(per_game, groups=list(range(100))) == bootstrap_ci(per_game)
+    with pytest.raises(ValueError, match="one label per value"):
+        bootstrap_ci(values, groups=games[:10])

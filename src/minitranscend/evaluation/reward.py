@@ -320,40 +320,61 @@ def evaluate_rewards(policies: Mapping[str, Policy], positions: Sequence[str | c
 
 # -- statistics --------------------------------------------------------------------------------
 def bootstrap_ci(values: Sequence[float] | np.ndarray, n_boot: int = 2000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, lo, hi): percentile bootstrap interval of the mean, resampling states."""
+                 level: float = 0.95, groups: Sequence[Any] | None = None,
+                 ) -> tuple[float, float, float]:
+    """(mean, lo, hi): percentile bootstrap interval of the mean, resampling states.
+
+    ``groups`` (one label per value, e.g. the game each state comes from) makes it a *cluster*
+    bootstrap: whole groups are resampled, because states of one game are not independent
+    (one blunder-prone middlegame gives several similar states). With one state per group it is
+    the plain bootstrap.
+    """
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or len(v) == 0:
         raise ValueError("bootstrap_ci needs a non-empty 1-D sequence of values")
+    if groups is None:
+        sums, counts = v, np.ones_like(v)
+    else:
+        if len(groups) != len(v):
+            raise ValueError(f"groups needs one label per value: {len(groups)} labels, {len(v)} values")
+        first: dict[Any, int] = {}
+        idx = np.array([first.setdefault(g, len(first)) for g in groups])  # in order of appearance
+        sums, counts = np.bincount(idx, weights=v), np.bincount(idx).astype(float)
     rng = np.random.default_rng(seed)
     means = np.empty(n_boot)
     for start in range(0, n_boot, 256):  # batches keep memory small for large n
         k = min(256, n_boot - start)
-        means[start:start + k] = v[rng.integers(0, len(v), size=(k, len(v)))].mean(axis=1)
+        pick = rng.integers(0, len(sums), size=(k, len(sums)))
+        means[start:start + k] = sums[pick].sum(axis=1) / counts[pick].sum(axis=1)
     a = (1 - level) / 2
     lo, hi = np.quantile(means, [a, 1 - a])
     return float(v.mean()), float(lo), float(hi)
 
 
 def paired_bootstrap_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                        level: float = 0.95) -> tuple[float, float, float]:
+                        level: float = 0.95, groups: Sequence[Any] | None = None,
+                        ) -> tuple[float, float, float]:
     """(mean of a - b, lo, hi) on the *same* states: resampling pairs removes the variance that
-    comes from which states were drawn, so small differences between policies become visible."""
+    comes from which states were drawn, so small differences between policies become visible.
+    ``groups``: as in :func:`bootstrap_ci`."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"paired values need equal shapes, got {a.shape} and {b.shape}")
-    return bootstrap_ci(a - b, n_boot=n_boot, seed=seed, level=level)
+    return bootstrap_ci(a - b, n_boot=n_boot, seed=seed, level=level, groups=groups)
 
 
 def summarize_rewards(rewards: Mapping[str, np.ndarray], baseline: str | None = None,
-                      n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
-    """One row per policy: mean reward with 95% interval, and (paired) difference to baseline."""
+                      n_boot: int = 2000, seed: int = 0, groups: Sequence[Any] | None = None,
+                      ) -> list[dict[str, Any]]:
+    """One row per policy: mean reward with 95% interval, and (paired) difference to baseline.
+    ``groups``: as in :func:`bootstrap_ci`."""
     rows = []
     for name, v in rewards.items():
-        mean, lo, hi = bootstrap_ci(v, n_boot=n_boot, seed=seed)
+        mean, lo, hi = bootstrap_ci(v, n_boot=n_boot, seed=seed, groups=groups)
         row: dict[str, Any] = {"policy": name, "n_states": len(v), "mean": mean, "lo": lo, "hi": hi}
         if baseline is not None:
-            d, dlo, dhi = paired_bootstrap_ci(v, rewards[baseline], n_boot=n_boot, seed=seed)
+            d, dlo, dhi = paired_bootstrap_ci(v, rewards[baseline], n_boot=n_boot, seed=seed,
+                                              groups=groups)
             row.update({"baseline": baseline, "diff": d, "diff_lo": dlo, "diff_hi": dhi})
         rows.append(row)
     return rows
@@ -389,8 +410,9 @@ def gain_concentration(gains: Sequence[float], top: Sequence[float] = (0.01, 0.0
 def write_reward_results(out_dir: str | os.PathLike, rewards: Mapping[str, np.ndarray],
                          positions: Sequence[str | chess.Board], analysis: Mapping[str, Any],
                          summary: list[dict[str, Any]] | None = None, extra: Mapping | None = None,
-                         ) -> dict[str, Path]:
-    """Write ``rewards_per_state.csv`` (one row per state) and ``rewards_summary.json``/``.csv``."""
+                         groups: Sequence[Any] | None = None) -> dict[str, Path]:
+    """Write ``rewards_per_state.csv`` (one row per state; a ``game`` column when ``groups`` is
+    given) and ``rewards_summary.json``/``.csv``."""
     import csv
 
     out = Path(out_dir)
@@ -400,9 +422,10 @@ def write_reward_results(out_dir: str | os.PathLike, rewards: Mapping[str, np.nd
     per_state = out / "rewards_per_state.csv"
     with open(per_state, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["fen", *names])
+        w.writerow(["fen", *(["game"] if groups is not None else []), *names])
         for i, fen in enumerate(fens):
-            w.writerow([fen, *(f"{rewards[n][i]:.6f}" for n in names)])
+            w.writerow([fen, *([groups[i]] if groups is not None else []),
+                        *(f"{rewards[n][i]:.6f}" for n in names)])
     summary = summary if summary is not None else summarize_rewards(rewards)
     js = out / "rewards_summary.json"
     atomic_write_text(js, json.dumps({"analysis": dict(analysis), "summary": summary,
