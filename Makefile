@@ -12,7 +12,10 @@ book: setup execute build
 setup:
 	bash scripts/setup.sh
 
+# In the full profile the experiment runs first, as one command: it trains both models side by
+# side (one core each), which the chapters, executed one after the other, cannot.
 execute:
+	if [ "$(PROFILE)" = full ]; then $(PYTHON) -m minitranscend experiment --profile full; fi
 	$(PYTHON) -m minitranscend book execute --profile $(PROFILE)
 
 build:

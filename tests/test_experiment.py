@@ -1,9 +1,11 @@
 """The experiment's bookkeeping and chapter 7's checkers (the pipeline itself runs in the book)."""
+import json
+
 import numpy as np
 import pytest
 
 from minitranscend import experiment as ex
-from minitranscend.exercises import check_gain_share, check_mixture_best_move
+from minitranscend.exercises import check_gain_share, check_mixture_vote
 
 
 def test_profiles_and_settings_tagged_folders(tmp_path, monkeypatch):
@@ -16,7 +18,7 @@ def test_profiles_and_settings_tagged_folders(tmp_path, monkeypatch):
     assert ex.data_dir(ci, "A") != ex.data_dir(ci, "B")
     assert ex.data_dir(ci, "A") == ex.data_dir(ex.config("ci"), "A")
     other = ex.config("ci")
-    other.experts["A"] = ex.diverse_experts(eps=0.3)
+    other.experts["A"] = ex.diverse_experts(eps=0.1)
     assert ex.data_dir(other, "A") != ex.data_dir(ci, "A")
     other.train = dict(ci.train, lr=1e-4)
     assert ex.model_dir(other, "A") != ex.model_dir(ci, "A")
@@ -24,9 +26,14 @@ def test_profiles_and_settings_tagged_folders(tmp_path, monkeypatch):
         ex.train_config(ci, "C")
 
 
-def test_diverse_experts_differ_and_coinciding_share_the_blind_spot():
-    assert len({e.blind_spot for e in ex.diverse_experts()}) == 4
-    assert {e.blind_spot for e in ex.coinciding_experts()} == {"N"}
+def test_diverse_experts_differ_and_coinciding_share_the_habit():
+    diverse, coinciding = ex.diverse_experts(), ex.coinciding_experts()
+    assert len({e.habit for e in diverse}) == 4 and {e.habit for e in coinciding} == {"Q"}
+    assert coinciding[0].habit in {e.habit for e in diverse}  # B's experts are copies of one of A's
+    # the design's premise: in A the engine move out-weighs every habit move, in B it does not
+    rate = diverse[0].habit_rate
+    assert 1 - rate > rate / len(diverse) and rate > 1 - rate
+    assert [e.habit_rate for e in diverse] == [e.habit_rate for e in coinciding]
 
 
 def test_ladder_verdict_needs_non_overlapping_intervals():
@@ -63,9 +70,11 @@ def test_shipped_full_results_are_complete():
 
 
 def test_chapter7_checkers():
-    assert check_mixture_best_move(0.4, "A")[0] and check_mixture_best_move(0.025, "B")[0]
-    assert not check_mixture_best_move(0.525, "A")[0]
-    assert not check_mixture_best_move("many", "A")[0]
+    assert check_mixture_vote(0.295, "A")[0] and check_mixture_vote(0.295, "B")[0]
+    assert check_mixture_vote(0.12, "A", "habit")[0] and check_mixture_vote(0.435, "B", "habit")[0]
+    assert "by accident" in check_mixture_vote(0.28, "A")[1]
+    assert "queen-pusher alone" in check_mixture_vote(0.435, "A", "habit")[1]
+    assert not check_mixture_vote("many", "A")[0]
     gains = np.array([0.3, 0.1, -0.05, 0.2])
     assert check_gain_share(0.3 / 0.55, gains, top=0.25)[0]
     assert not check_gain_share(0.5, gains, top=0.25)[0]
@@ -83,3 +92,18 @@ def test_shipped_checkpoint_plays_legal_moves():
     assert set(dist.moves) == set(board.legal_moves)
     assert abs(dist.probs.sum() - 1) < 1e-6
     assert meta["data_fingerprint"]
+
+
+def test_shipped_full_results_match_the_full_config_and_make_the_readme_table():
+    shipped = ex.published("full")
+    assert shipped is not None
+    cfg = ex.config("full")
+    prov = json.loads((shipped / "provenance.json").read_text())
+    for ds in ex.DATASETS:  # the shipped run used the experts this code defines
+        assert [e["name"] for e in prov[ds]["experts"]] == [e.name for e in cfg.experts[ds]]
+    table = ex.results_markdown(cfg, source=shipped)
+    for name in [e.name for ds in ex.DATASETS for e in cfg.experts[ds]] + ["oracle", "random"]:
+        assert f"| {name} |" in table
+    assert table.count("in reward") == 2 and table.count("in games") == 2
+    with pytest.raises(FileNotFoundError, match="run `minitranscend experiment"):
+        ex.results_markdown(cfg, source=shipped / "missing")

@@ -612,26 +612,31 @@ def check_char_greedy(value: float) -> tuple[bool, str]:
 # --- chapter 7: why it works ---
 
 
-def check_mixture_best_move(value: float, dataset: str = "A") -> tuple[bool, str]:
-    """Exercise 7.1: the mixture's probability of the best move when it is a knight move, for the
-    four experts of dataset A (blind to N, B, R, Q) or B (all blind to N), eps = 0.5, 20 legal moves."""
-    eps, n_legal = 0.5, 20
-    sees = (1 - eps) + eps / n_legal  # an expert who can see the move
-    blind = eps / n_legal             # an expert blind to knights plays it only by accident
-    want = {"A": (3 * sees + blind) / 4, "B": blind}.get(dataset)
+def check_mixture_vote(value: float, dataset: str = "A", move: str = "engine") -> tuple[bool, str]:
+    """Exercise 7.1: the mixture's probability of the ``"engine"`` move or of the queen ``"habit"``
+    move, for dataset A's four experts (habits B, R, Q, P) or B's (all Q): 20 legal moves,
+    eps = 0.3, habit_rate = 0.6, every habit applies and every habit move differs from the
+    engine move and from each other."""
+    eps, rate, n_legal, n_experts = 0.3, 0.6, 20, 4
+    slip = eps / n_legal
+    want = {("A", "engine"): (1 - eps) * (1 - rate) + slip,
+            ("B", "engine"): (1 - eps) * (1 - rate) + slip,
+            ("A", "habit"): (1 - eps) * rate / n_experts + slip,
+            ("B", "habit"): (1 - eps) * rate + slip}.get((dataset, move))
     if want is None:
-        return False, f"dataset must be 'A' or 'B', got {dataset!r}"
+        return False, f"dataset must be 'A' or 'B' and move 'engine' or 'habit', got {dataset!r}, {move!r}"
     got = _number(value)
     if got is None:
         return False, f"expected a number, got {value!r}"
     if abs(got - want) < 1e-3:
         return True, f"right: {want:.4f}"
-    if dataset == "A" and abs(got - sees) < 1e-3:
-        return False, "that is one sighted expert; the mixture averages all four, one of them blind"
-    if dataset == "A" and abs(got - 0.375) < 1e-3:
-        return False, "close: the blind expert still plays the move by accident with probability eps/20"
-    return False, (f"{got:.4f} is not it: average the four experts' probabilities; a sighted expert "
-                   "plays it with (1 - eps) + eps/20, a blind one with eps/20")
+    if abs(got - (want - slip)) < 1e-3:
+        return False, "close: every expert also plays this move by accident, with probability eps/20"
+    if move == "habit" and dataset == "A" and abs(got - ((1 - eps) * rate + slip)) < 1e-3:
+        return False, "that is the queen-pusher alone; the mixture averages all four experts"
+    return False, (f"{got:.4f} is not it: average the four experts' probabilities; an expert plays "
+                   "a move with eps/20 by accident, plus (1 - eps) * habit_rate if it is its habit "
+                   "move, plus (1 - eps) * (1 - habit_rate) if it is the engine move")
 
 
 def check_gain_share(value: float, gains, top: float = 0.1) -> tuple[bool, str]:

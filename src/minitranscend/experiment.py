@@ -24,14 +24,30 @@ from .players import ExpertConfig
 DATASETS = ("A", "B")
 
 
-def diverse_experts(eps: float = 0.5, nodes: int = 100) -> list[ExpertConfig]:
-    """Four experts of equal engine strength, each blind to a different piece."""
-    return [ExpertConfig(f"expert-{p}", nodes=nodes, eps=eps, blind_spot=p) for p in "NBRQ"]
+HABIT_RATE = 0.6  # > 1/2: a shared habit is the mode; < 1 / (1 + 1/4): four different ones are not
+SLIP = 0.5
+PIECE_WORDS = {"N": "knight", "B": "bishop", "R": "rook", "Q": "queen", "K": "king", "P": "pawn"}
 
 
-def coinciding_experts(eps: float = 0.5, nodes: int = 100) -> list[ExpertConfig]:
-    """Four experts who all share one blind spot: their errors coincide, so no vote removes them."""
-    return [ExpertConfig(f"expert-N{i}", nodes=nodes, eps=eps, blind_spot="N") for i in range(1, 5)]
+def diverse_experts(habit_rate: float = HABIT_RATE, eps: float = SLIP, nodes: int = 100,
+                    pieces: str = "BRQP") -> list[ExpertConfig]:
+    """Dataset A's panel: four experts of equal engine strength and slip rate, each with a
+    *different* habit (pushing its bishops, rooks, queen or pawns up the board). Of the mixture's
+    non-slip mass each habit move carries habit_rate / 4, the engine move at least
+    1 - habit_rate: the mode is the engine move, which no single expert plays most of the time."""
+    return [ExpertConfig(f"expert-{PIECE_WORDS[p]}", nodes=nodes, eps=eps, habit=p,
+                         habit_rate=habit_rate) for p in pieces]
+
+
+def coinciding_experts(habit_rate: float = HABIT_RATE, eps: float = SLIP, nodes: int = 100,
+                       piece: str = "Q") -> list[ExpertConfig]:
+    """Dataset B's panel: four experts who share one habit (each is dataset A's expert-queen with
+    its own random stream). Their habit move is the mode of their games, so a low-temperature
+    model plays it *every* time: the diversity ablation. The queen, because pushing it forward is
+    the costliest of the four habits: a shared cheap habit would hide the effect behind the
+    slips, which a vote removes in both datasets (the book's chapter 7 works out when)."""
+    return [ExpertConfig(f"expert-{PIECE_WORDS[piece]}{i}", nodes=nodes, eps=eps, habit=piece,
+                         habit_rate=habit_rate) for i in range(1, 5)]
 
 
 # The model recipe both profiles use: a board encoder with the from/to policy head, trained on
@@ -75,8 +91,8 @@ def config(profile: str = "ci") -> ExperimentConfig:
             extra={"match_taus": (0.001, 1.0)})
     if profile == "full":
         return ExperimentConfig(
-            profile="full", n_games=8000, experts=experts,
-            train=dict(BOARD_RECIPE, max_minutes=12.0))
+            profile="full", n_games=8000, experts=experts, n_states=2000,
+            train=dict(BOARD_RECIPE, max_minutes=20.0))
     raise ValueError(f"unknown profile {profile!r}; use 'ci' or 'full'")
 
 
@@ -145,11 +161,12 @@ def ensure_model(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
     return Path(tc.out) / BEST_NAME
 
 
-def held_out_positions(cfg: ExperimentConfig, dataset: str = "A", n: int | None = None,
-                       min_ply: int = 4) -> list:
-    """``n`` states from the held-out (validation) games of ``dataset``: the same number of random
-    plies from each game (as few as covers ``n``), boards *with* their move history. Both models
-    are scored on these same states, which no model was trained on."""
+def held_out_states(cfg: ExperimentConfig, dataset: str = "A", n: int | None = None,
+                    min_ply: int = 4) -> list[tuple[int, Any]]:
+    """``n`` ``(game_id, board)`` states from the held-out (validation) games of ``dataset``: the
+    same number of random plies from each game (as few as covers ``n``), boards *with* their
+    move history. Both models are scored on these same states, which no model was trained on;
+    the game ids let the intervals resample whole games (states of one game are correlated)."""
     import math
     import random
 
@@ -162,18 +179,24 @@ def held_out_positions(cfg: ExperimentConfig, dataset: str = "A", n: int | None 
     games = [g for g in iter_games(data_dir(cfg, dataset)) if is_val_game(g.id, val_fraction)]
     per_game = max(1, math.ceil(1.2 * n / max(1, len(games))))
     rng = random.Random(cfg.seed)
-    boards = []
+    states = []
     for game in games:
         plies = list(range(min_ply, game.n_plies))
         for ply in sorted(rng.sample(plies, min(per_game, len(plies)))):
             board = game.board_after(ply)
             if not board.is_game_over():
-                boards.append(board)
-    if len(boards) < n:
-        raise ValueError(f"only {len(boards)} held-out states in dataset {dataset}, {n} wanted: "
+                states.append((game.id, board))
+    if len(states) < n:
+        raise ValueError(f"only {len(states)} held-out states in dataset {dataset}, {n} wanted: "
                          "generate more games or lower n_states")
-    rng.shuffle(boards)
-    return boards[:n]
+    rng.shuffle(states)
+    return states[:n]
+
+
+def held_out_positions(cfg: ExperimentConfig, dataset: str = "A", n: int | None = None,
+                       min_ply: int = 4) -> list:
+    """The boards of :func:`held_out_states`."""
+    return [board for _, board in held_out_states(cfg, dataset, n, min_ply)]
 
 
 def temperature_policies(checkpoint: str | Path, taus: tuple[float, ...], boards: list,
@@ -211,11 +234,12 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
         done = json.loads(summary_path.read_text())
         if done.get("stamp") == stamp:
             return done  # same settings: the result is already there
-    boards = held_out_positions(cfg, "A")
+    states = held_out_states(cfg, "A")
     limit = SearchLimit(depth=cfg.reward_depth)
-    scores = analyse_positions([b.fen() for b in boards], limit=limit, workers=cfg.workers,
+    scores = analyse_positions([b.fen() for _, b in states], limit=limit, workers=cfg.workers,
                                cache_dir=_root(cfg, "cache"), progress=progress)
-    keep = [b for b in boards if scores[b.fen()]]
+    states = [(g, b) for g, b in states if scores[b.fen()]]
+    keep, games = [b for _, b in states], [g for g, _ in states]
     policies: dict[str, Any] = {"oracle": "oracle", "random": RandomPlayer()}
     experts = []
     for ds in datasets:
@@ -231,24 +255,91 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
     finally:
         for e in experts:
             e.close()
-    summary = summarize_rewards(rewards, seed=cfg.seed)
-    analysis: dict[str, Any] = {"n_states": len(keep), "limit": limit.describe(), "datasets": {}}
+    summary = summarize_rewards(rewards, seed=cfg.seed, groups=games)
+    analysis: dict[str, Any] = {"n_states": len(keep), "n_games": len(set(games)),
+                                "interval": "95% cluster bootstrap over held-out games",
+                                "limit": limit.describe(), "datasets": {}}
     for ds in datasets:
         names = [e.name for e in cfg.experts[ds]]
         best_expert = max(names, key=lambda n: float(rewards[n].mean()))
         model_names = [f"model-{ds} tau={t:g}" for t in cfg.taus]
         best_model = max(model_names, key=lambda n: float(rewards[n].mean()))
-        diff = paired_bootstrap_ci(rewards[best_model], rewards[best_expert], seed=cfg.seed)
+        diff = paired_bootstrap_ci(rewards[best_model], rewards[best_expert], seed=cfg.seed,
+                                   groups=games)
         gains = state_gains(rewards[f"model-{ds} tau={min(cfg.taus):g}"], rewards[f"model-{ds} tau=1"])
         analysis["datasets"][ds] = {
             "best_expert": best_expert, "best_model": best_model,
             "model_minus_best_expert": {"mean": diff[0], "lo": diff[1], "hi": diff[2]},
+            # the test: the paired interval of the difference (same states) excludes zero; the
+            # stricter check, the two marginal intervals not overlapping, is reported beside it
             "transcends": bool(diff[1] > 0),
+            "marginal_intervals_overlap": bool(_row(summary, best_model)["lo"]
+                                               <= _row(summary, best_expert)["hi"]),
             "gain_concentration": {str(k): v for k, v in gain_concentration(gains).items()},
         }
     write_reward_results(out, rewards, keep, describe_analysis(limit, EngineSettings(), None),
-                         summary=summary, extra={"transcendence": analysis, "stamp": stamp})
+                         summary=summary, extra={"transcendence": analysis, "stamp": stamp},
+                         groups=games)
     return json.loads(summary_path.read_text())
+
+
+def habit_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
+    """What each model plays at its lowest temperature on the held-out states where dataset B's
+    shared habit applies: the share of states where its top move is that habit move, the
+    engine move, or something else; the experts' own habit rate beside it. The direct check of
+    the ablation's mechanism (B's model should play the habit far more often than its experts'
+    habit_rate; A's far less). Writes ``habits.json``; reruns read it."""
+    from .analysis import distributions
+    from .players import Expert
+    from .train import load_checkpoint
+
+    out = _root(cfg) / "habits.json"
+    stamp = {"config": json.loads(json.dumps(cfg.to_dict())), "datasets": list(datasets),
+             "models": [model_dir(cfg, ds).name for ds in datasets]}
+    if out.exists():
+        done = json.loads(out.read_text())
+        if done.get("stamp") == stamp:
+            return done
+    habit_cfg = cfg.experts["B"][0]
+    with Expert(habit_cfg) as expert:
+        states = [(b, expert.habit_move(b)) for b in held_out_positions(cfg, "A")]
+        states = [(b, h, expert.engine_move(b)) for b, h in states if h is not None]
+    states = [(b, h, e) for b, h, e in states if h != e]  # where the habit is a real error
+    result: dict[str, Any] = {"habit": habit_cfg.habit, "habit_rate": habit_cfg.habit_rate,
+                              "eps": habit_cfg.eps, "n_states": len(states), "models": {},
+                              "stamp": stamp}
+    boards = [b for b, _, _ in states]
+    for ds in datasets:
+        model, tok, _ = load_checkpoint(ensure_model(cfg, ds, progress=False), "cpu")
+        tops = [d.argmax() for d in distributions(model, tok, boards)] if boards else []
+        n = max(1, len(states))
+        habit = sum(t == h for t, (_, h, _) in zip(tops, states)) / n
+        engine = sum(t == e for t, (_, _, e) in zip(tops, states)) / n
+        result["models"][f"model-{ds}"] = {"habit": habit, "engine": engine,
+                                           "other": 1.0 - habit - engine}
+    from .data.records import atomic_write_text
+    atomic_write_text(out, json.dumps(result, indent=2))
+    return result
+
+
+def diversity_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
+    """The paper's diversity measure of each dataset (mean normalized entropy of the next move
+    over opening states, first 16 plies, seen more than ``min_count`` times: 100 as in the paper
+    from 2,000 games on, 5 below). Writes ``diversity.json``."""
+    from .data import diversity, iter_games
+    from .data.records import atomic_write_text
+
+    min_count = 100 if cfg.n_games >= 2000 else 5
+    result: dict[str, Any] = {"max_ply": 16, "min_count": min_count, "datasets": {}}
+    for ds in datasets:
+        d = diversity(iter_games(data_dir(cfg, ds)), max_ply=16, min_count=min_count)
+        result["datasets"][ds] = {"diversity": d["diversity"], "n_states": d["n_states"]}
+    atomic_write_text(_root(cfg) / "diversity.json", json.dumps(result, indent=2))
+    return result
+
+
+def _row(summary: list[dict[str, Any]], policy: str) -> dict[str, Any]:
+    return next(r for r in summary if r["policy"] == policy)
 
 
 REFERENCE_OPPONENTS = ("random", "stockfish:nodes=10,name=sf-n10", "stockfish:nodes=100,name=sf-n100")
@@ -311,6 +402,70 @@ def ladder_verdict(result) -> dict[str, Any]:
             "transcends": bool(best["lo"] > ref["hi"])}
 
 
+def _latest_ladder(cfg: ExperimentConfig, dataset: str) -> Path | None:
+    found = list(_root(cfg).glob(f"ladder-{dataset}-*/ladder.json"))
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
+                     source: Path | None = None) -> str:
+    """The README's results table, built from the files the stages wrote (never typed by hand):
+    per-state reward and Elo per temperature with 95% intervals, the experts beside them, and
+    both verdicts. ``source``: a folder written by :func:`publish` instead of the run folder."""
+    summary_path = (source or rewards_dir(cfg)) / "rewards_summary.json"
+    if not summary_path.exists():
+        raise FileNotFoundError(f"no results at {summary_path}: run `minitranscend experiment "
+                                f"--profile {cfg.profile}` first (it resumes where it stopped)")
+    rewards = json.loads(summary_path.read_text())
+    rows = {r["policy"]: r for r in rewards["summary"]}
+    tr = rewards["transcendence"]
+    lines = [f"Profile `{cfg.profile}`: {cfg.n_games} games per dataset, "
+             f"{tr['n_states']} held-out states from {tr.get('n_games', '?')} games "
+             f"(Stockfish {tr['limit'].replace('=', ' ')}), {cfg.match_games} games per temperature. "
+             "Reward intervals: bootstrap over held-out games; Elo: maximum-likelihood fit, "
+             "random player = 0, bootstrap over games.",
+             "", "| player | reward (95% CI) | Elo (95% CI) |", "|---|---|---|"]
+    ci = lambda m, lo, hi, d: f"{m:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"  # noqa: E731
+    verdicts = {}
+    for ds in datasets:
+        path = source / f"ladder-{ds}-ladder.json" if source else _latest_ladder(cfg, ds)
+        ladder = json.loads(path.read_text()) if path and path.exists() else None
+        ratings = {r["player"]: r for r in ladder["ratings"]} if ladder else {}
+        verdicts[ds] = ladder_verdict(ladder) if ladder else None
+        names = [e.name for e in cfg.experts[ds]] + [f"model-{ds} tau={t:g}" for t in cfg.taus]
+        for name in names:
+            r = rows[name]
+            e = ratings.get(name.replace(" tau=", "-tau"))
+            elo = ci(e["rating"], e.get("lo", e["rating"]), e.get("hi", e["rating"]), 0) if e else "—"
+            lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {elo} |")
+    for name in ("oracle", "random"):
+        r = rows[name]
+        anchor = "0 (anchor)" if name == "random" else "—"
+        lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {anchor} |")
+    lines.append("")
+    div_path = (source or _root(cfg)) / "diversity.json"
+    if div_path.exists():
+        div = json.loads(div_path.read_text())
+        lines.append("- Diversity (the paper's measure: normalized next-move entropy over opening "
+                     f"states seen more than {div['min_count']} times): " + "; ".join(
+                         f"{ds} {d['diversity']:.3f} over {d['n_states']} states"
+                         for ds, d in div["datasets"].items()) + ".")
+    for ds in datasets:
+        t = tr["datasets"][ds]
+        d = t["model_minus_best_expert"]
+        line = (f"- Dataset {ds}: reward of {t['best_model']} minus {t['best_expert']}, paired over "
+                f"the same states: {ci(d['mean'], d['lo'], d['hi'], 4)} — "
+                f"{'transcends' if t['transcends'] else 'does not transcend'} in reward")
+        v = verdicts[ds]
+        if v:
+            line += (f"; Elo at tau={v['best_tau']:g}: {v['model_rating']:.0f} ({v['model_lo']:.0f} "
+                     f"to {v['model_hi']:.0f}) vs {v['best_expert']} {v['expert_rating']:.0f} "
+                     f"({v['expert_lo']:.0f} to {v['expert_hi']:.0f}) — "
+                     f"{'transcends' if v['transcends'] else 'does not transcend'} in games")
+        lines.append(line + ".")
+    return "\n".join(lines)
+
+
 PUBLISHED = Path(__file__).parent / "assets" / "results"
 
 
@@ -329,6 +484,8 @@ def publish(cfg: ExperimentConfig, dest: Path | None = None) -> Path:
     dest.mkdir(parents=True)
     for name in ("rewards_summary.json", "rewards_summary.csv", "rewards_per_state.csv"):
         shutil.copy2(rewards_dir(cfg) / name, dest / name)
+    for name in ("habits.json", "diversity.json"):
+        shutil.copy2(_root(cfg) / name, dest / name)
     prov: dict[str, Any] = {"command": f"minitranscend experiment --profile {cfg.profile}",
                             "config": json.loads(json.dumps(cfg.to_dict(), default=str))}
     try:
@@ -337,7 +494,10 @@ def publish(cfg: ExperimentConfig, dest: Path | None = None) -> Path:
     except OSError:
         prov["commit"] = None
     for ds in DATASETS:
-        ladder = max(_root(cfg).glob(f"ladder-{ds}-*/ladder.json"), key=lambda p: p.stat().st_mtime)
+        ladder = _latest_ladder(cfg, ds)
+        if ladder is None:
+            raise FileNotFoundError(f"no ladder results for dataset {ds}: run `minitranscend "
+                                    f"experiment --profile {cfg.profile}` to the end first")
         for name in ("ladder.json", "ratings.csv", "matches.csv", "temperature.csv"):
             if (ladder.parent / name).exists():
                 shutil.copy2(ladder.parent / name, dest / f"ladder-{ds}-{name}")
@@ -358,13 +518,39 @@ def published(profile: str = "full") -> Path | None:
     return d if (d / "provenance.json").exists() else None
 
 
+def _train_one(cfg: ExperimentConfig, dataset: str, progress: bool) -> str:
+    return str(ensure_model(cfg, dataset, progress=progress))
+
+
+def _train_all(cfg: ExperimentConfig, datasets: tuple[str, ...]) -> list[str]:
+    """Train every dataset's model: side by side, one process each, when there are workers to
+    spare (the recipe trains on one thread, and two one-thread jobs beat one two-thread job on
+    two cores), else one after the other. Each run checkpoints and resumes on its own."""
+    if cfg.workers < 2 or len(datasets) < 2:
+        return [_train_one(cfg, ds, True) for ds in datasets]
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .evaluation.reward import mp_context
+
+    print(f"training {len(datasets)} models side by side (progress: metrics.jsonl in each "
+          "model folder)", flush=True)
+    with ProcessPoolExecutor(min(cfg.workers, len(datasets)), mp_context=mp_context()) as pool:
+        return list(pool.map(_train_one, [cfg] * len(datasets), datasets,
+                             [False] * len(datasets)))
+
+
 def run(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
     """Every stage for every dataset, in order. Rerunning resumes."""
     summary: dict[str, Any] = {"profile": cfg.profile, "config": cfg.to_dict()}
     for ds in datasets:
-        summary[ds] = {"data": str(ensure_data(cfg, ds)), "model": str(ensure_model(cfg, ds))}
+        summary[ds] = {"data": str(ensure_data(cfg, ds))}
+    for ds, ckpt in zip(datasets, _train_all(cfg, datasets)):
+        summary[ds]["model"] = str(ckpt)
     rewards = reward_stage(cfg, datasets)
     summary["rewards"] = rewards["transcendence"]
+    if "B" in datasets:
+        summary["habits"] = {k: v for k, v in habit_stage(cfg, datasets).items() if k != "stamp"}
+    summary["diversity"] = diversity_stage(cfg, datasets)
     for ds in datasets:
         res = ladder_stage(cfg, ds)
         summary[ds]["ratings"] = {"series": res.series, "experts": res.references}
@@ -377,6 +563,12 @@ def _command(args: argparse.Namespace) -> int:
     cfg = config(args.profile)
     if args.workers:
         cfg.workers = args.workers
+    if args.published:
+        source = published(cfg.profile)
+        if source is None:
+            raise SystemExit(f"no shipped results for profile {cfg.profile!r} in this installation")
+        print(results_markdown(cfg, source=source))
+        return 0
     if not args.report:
         print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2, default=str))
     print(results_markdown(cfg))
@@ -393,6 +585,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--workers", type=int, help="processes for games and analysis (default 2)")
     p.add_argument("--report", action="store_true",
                    help="only print the results table from the files a finished run wrote")
+    p.add_argument("--published", action="store_true",
+                   help="only print the results table of the results shipped in the package")
     p.add_argument("--publish", action="store_true",
                    help="copy the results and checkpoints into the package (for the book)")
     p.set_defaults(func=_command)
