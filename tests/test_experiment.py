@@ -107,3 +107,19 @@ def test_shipped_full_results_match_the_full_config_and_make_the_readme_table():
     assert table.count("in reward") == 2 and table.count("in games") == 2
     with pytest.raises(FileNotFoundError, match="run `minitranscend experiment"):
         ex.results_markdown(cfg, source=shipped / "missing")
+
+
+def test_reward_gap_series_reproduces_the_shipped_verdict():
+    shipped = ex.published("full")
+    cfg = ex.config("full")
+    summary = json.loads((shipped / "rewards_summary.json").read_text())
+    series = ex.reward_gap_series(shipped / "rewards_per_state.csv", summary, cfg)
+    for ds in ex.DATASETS:
+        t = summary["transcendence"]["datasets"][ds]
+        (name, rows), = [(k, v) for k, v in series.items() if k.startswith(f"model-{ds} ")]
+        assert name == f"model-{ds} minus {t['best_expert']}"
+        best = next(r for r in rows if f"tau={r['tau']:g}" in t["best_model"])
+        d = t["model_minus_best_expert"]
+        # the same states, games, seed and resampling: the same interval (the CSV keeps 6 digits)
+        assert (best["rating"], best["lo"], best["hi"]) == pytest.approx((d["mean"], d["lo"], d["hi"]), abs=1e-6)
+        assert best["rating"] == max(r["rating"] for r in rows)

@@ -388,6 +388,49 @@ def reward_series(summary: dict[str, Any], cfg: ExperimentConfig,
     return series, refs
 
 
+def reward_gap_series(per_state_csv: str | Path, summary: dict[str, Any], cfg: ExperimentConfig,
+                      datasets: tuple[str, ...] = DATASETS) -> dict[str, list[dict[str, float]]]:
+    """Per temperature, each model's reward minus its dataset's best expert, paired over the same
+    states, with 95% intervals that resample whole games (the ``game`` column of
+    ``rewards_per_state.csv``): the transcendence test at every temperature, for
+    :func:`~minitranscend.evaluation.figures.rating_vs_temperature`."""
+    import csv
+
+    import numpy as np
+
+    from .evaluation.reward import paired_bootstrap_ci
+
+    with open(per_state_csv, newline="") as fh:
+        table = list(csv.DictReader(fh))
+    games = [r["game"] for r in table] if table and "game" in table[0] else None
+    col = lambda name: np.array([float(r[name]) for r in table])  # noqa: E731
+    series = {}
+    for ds in datasets:
+        best = summary["transcendence"]["datasets"][ds]["best_expert"]
+        rows = []
+        for tau in cfg.taus:
+            d, lo, hi = paired_bootstrap_ci(col(f"model-{ds} tau={tau:g}"), col(best),
+                                            seed=cfg.seed, groups=games)
+            rows.append({"tau": tau, "rating": d, "lo": lo, "hi": hi})
+        series[f"model-{ds} minus {best}"] = rows
+    return series
+
+
+def headline_figure(source: Path, cfg: ExperimentConfig):
+    """The README's headline figure from a results folder (a run's ``rewards/`` or the published
+    one): the paired reward gap over temperature for both datasets, zero = the best expert."""
+    from .evaluation.figures import rating_vs_temperature
+
+    summary = json.loads((source / "rewards_summary.json").read_text())
+    series = reward_gap_series(source / "rewards_per_state.csv", summary, cfg)
+    fig = rating_vs_temperature(series, {"best expert of the model's own dataset": {"rating": 0.0}},
+                                title="Model minus its best expert, per-state reward "
+                                      f"({cfg.profile} profile)",
+                                y_title="paired reward difference (95% interval)")
+    fig.update_layout(legend=dict(orientation="h", y=-0.25), height=480, width=760)
+    return fig
+
+
 def ladder_verdict(result) -> dict[str, Any]:
     """Does the model's best temperature beat the best expert with non-overlapping 95% intervals?
     ``result``: what :func:`ladder_stage` returns, or the ``ladder.json`` it wrote (as a dict)."""

@@ -29,6 +29,7 @@ def rating_vs_temperature(series: Mapping[str, Sequence[Mapping[str, float]]],
         if all("lo" in r and "hi" in r for r in rows):
             fig.add_trace(go.Scatter(x=x + x[::-1], y=[r["hi"] for r in rows] + [r["lo"] for r in rows][::-1],
                                      fill="toself", fillcolor=c, opacity=0.2, line=dict(width=0),
+                                     mode="lines",
                                      hoverinfo="skip", showlegend=False, name=f"{name} 95%"))
         fig.add_trace(go.Scatter(x=x, y=[r["rating"] for r in rows], mode="lines+markers", name=name,
                                  line=dict(color=c)))
