@@ -92,3 +92,33 @@ def test_stockfish_beats_random():
     with StockfishPlayer("sf", SearchLimit(nodes=200)) as sf:
         g = play_game(sf, RandomPlayer(), seed=0, max_plies=200)
     assert (g.result, g.termination) == ("1-0", "checkmate")
+
+
+def test_ply_cap_adjudication_by_stockfish(tmp_path):
+    import json as _json
+
+    from minitranscend.engine import Engine
+    from minitranscend.evaluation.match import engine_adjudicator, play_game, run_match
+    from minitranscend.players import RandomPlayer
+
+    queen_up = "4k3/8/8/8/8/8/3QK3/8 w - - 0 1"  # White a queen up: decided
+    with Engine() as eng:
+        judge = engine_adjudicator(eng, 400)
+        g = play_game(RandomPlayer("w", 1), RandomPlayer("b", 2), max_plies=2, start_fen=queen_up,
+                      adjudicator=judge)
+        assert (g.result, g.termination) == ("1-0", "ply cap, adjudicated")
+        g = play_game(RandomPlayer("w", 1), RandomPlayer("b", 2), max_plies=1, adjudicator=judge)
+        assert (g.result, g.termination) == ("1/2-1/2", "ply cap")  # the start: nobody is ahead
+    out = tmp_path / "m"
+    s = run_match("random", "random", 2, out, workers=1, max_plies=2, start_fen=queen_up,
+                  adjudicate=400, progress=False)
+    assert s["terminations"] == {"ply cap, adjudicated": 2}
+    # a folder written before adjudication existed (no key) resumes under adjudicate=None
+    cfg = _json.loads((out / "match.json").read_text())
+    plain = tmp_path / "plain"
+    run_match("random", "random", 1, plain, workers=1, max_plies=2, progress=False)
+    saved = _json.loads((plain / "match.json").read_text())
+    saved.pop("adjudicate")
+    (plain / "match.json").write_text(_json.dumps(saved))
+    assert run_match("random", "random", 2, plain, workers=1, max_plies=2, progress=False)["games"] == 2
+    assert cfg["adjudicate"] == 400

@@ -297,7 +297,8 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
                           model_params: dict[str, Any] | None = None,
                           workers: int = 2, seed: int = 0, opening_plies: int = 2, book: bool = True,
                           max_plies: int = DEFAULT_MAX_PLIES, neighbours: int = 2, n_boot: int = 500,
-                          glicko_orders: int = 20, progress: bool = True) -> LadderResult:
+                          glicko_orders: int = 20, progress: bool = True,
+                          adjudicate: int | None = None) -> LadderResult:
     """Rate a model at each temperature in ``taus`` against ``opponents``; resumable.
 
     ``checkpoint``: a model checkpoint (played as :func:`model_spec` ``(checkpoint, tau,
@@ -311,7 +312,9 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
     rated through the ladder games only). ``expert_refs``: the reference opponents each expert
     plays (default: all non-expert opponents; see :func:`connect_opponents`).
     ``opening_plies``/``book``: varied openings, so that deterministic players do not repeat
-    one game (:func:`~minitranscend.evaluation.match.run_match`).
+    one game (:func:`~minitranscend.evaluation.match.run_match`). ``adjudicate``: centipawns;
+    games stopped by the ply cap are adjudicated by Stockfish instead of drawn (every match of
+    the ladder alike).
 
     Rerunning with the same arguments costs nothing; with more games it plays only the new ones.
     Evaluate a second model in the same ``out_dir`` under another ``model_name`` to reuse the
@@ -349,7 +352,8 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
     out.mkdir(parents=True, exist_ok=True)
     plan = plan_ladder(models, specs, anchor, games_per_pair, ladder_games, neighbours,
                        model_opponents, expert_refs, tag)
-    match_kw = dict(seed=seed, opening_plies=opening_plies, book=book, max_plies=max_plies)
+    match_kw = dict(seed=seed, opening_plies=opening_plies, book=book, max_plies=max_plies,
+                    adjudicate=adjudicate)
     summaries = run_pairings(plan, out, workers=workers, progress=progress, **match_kw)
     rows, games = fit_ladder([out / "matches" / p.folder for p in plan], anchor, anchor_rating,
                              n_boot=n_boot, seed=seed, glicko_orders=glicko_orders,

@@ -7,7 +7,9 @@ What the paper's harness got wrong, and what this module does instead:
   material, the 75-move rule and fivefold repetition are automatic draws; threefold repetition
   and the fifty-move rule are *claimed* by the player to move as soon as they can be (a claim is
   also allowed when the move about to be played repeats the position, as FIDE allows);
-* a game that reaches ``max_plies`` is a draw with termination ``"ply cap"``;
+* a game that reaches ``max_plies`` is a draw with termination ``"ply cap"``, unless the match
+  adjudicates (``adjudicate=CP``): then Stockfish judges the final position and a side ahead by
+  at least CP centipawns (or with a forced mate) wins, termination ``"ply cap, adjudicated"``;
 * a player that returns an illegal move loses (termination ``"illegal move"``), and so does a
   model that raises ``minitranscend.policy.ModelForfeit`` (the paper's failed resamples);
 * every game is saved with full PGN headers: both players' settings, engine version, seeds and
@@ -309,8 +311,11 @@ def random_opening(seed: int, plies: int, start_fen: str = chess.STARTING_FEN) -
 def play_game(white: Player, black: Player, seed: int = 0, opening: Sequence[str] = (),
               max_plies: int = DEFAULT_MAX_PLIES, start_fen: str = chess.STARTING_FEN,
               index: int = 0, opening_name: str | None = None,
-              headers: dict[str, str] | None = None) -> GameResult:
+              headers: dict[str, str] | None = None,
+              adjudicator: Callable[[chess.Board], str | None] | None = None) -> GameResult:
     """Play one game. ``opening`` (UCI moves) is played first, for both sides, then the players.
+    ``adjudicator``: called on the final position of a game stopped by the ply cap; returns
+    ``"1-0"``/``"0-1"`` for a decided position, None for a draw (see :func:`engine_adjudicator`).
 
     Both players are reset with ``new_game`` (white with ``2*seed``, black with ``2*seed+1``), so
     the game is a pure function of its inputs for players that are deterministic given a seed.
@@ -327,7 +332,8 @@ def play_game(white: Player, black: Player, seed: int = 0, opening: Sequence[str
     res = game_result(board)
     while res is None:
         if board.ply() - first_ply >= max_plies:
-            res = ("1/2-1/2", "ply cap")
+            verdict = adjudicator(board) if adjudicator is not None else None
+            res = (verdict, "ply cap, adjudicated") if verdict else ("1/2-1/2", "ply cap")
             break
         player = white if board.turn == chess.WHITE else black
         try:
@@ -349,6 +355,28 @@ def play_game(white: Player, black: Player, seed: int = 0, opening: Sequence[str
                    seed=seed, start_fen=start_fen, opening_name=opening_name)
     g.pgn = to_pgn(g, white.describe(), black.describe(), max_plies=max_plies, extra=headers)
     return g
+
+
+ADJUDICATION_LIMIT = SearchLimit(depth=12)
+
+
+def engine_adjudicator(engine: Any, threshold_cp: int,
+                       limit: SearchLimit = ADJUDICATION_LIMIT) -> Callable[[chess.Board], str | None]:
+    """A ply-cap judge: Stockfish's evaluation of the final position; the side ahead by at least
+    ``threshold_cp`` centipawns, or with a forced mate, wins. Engine testing adjudicates the
+    same way; here it keeps a model that is winning but cannot finish (it sees no history and
+    has never learned to mate) from scoring a draw at an arbitrary cap."""
+    def judge(board: chess.Board) -> str | None:
+        score = engine.analyse(board, limit)[0]["score"].white()
+        if score.is_mate():
+            return "1-0" if score.mate() > 0 else "0-1"
+        cp = score.score()
+        if cp >= threshold_cp:
+            return "1-0"
+        if cp <= -threshold_cp:
+            return "0-1"
+        return None
+    return judge
 
 
 def _is_forfeit(e: Exception) -> bool:
@@ -400,6 +428,7 @@ class MatchConfig:
     book: bool = False
     max_plies: int = DEFAULT_MAX_PLIES
     start_fen: str = chess.STARTING_FEN
+    adjudicate: int | None = None  # centipawns; None: a game at the ply cap is a draw
 
     def game_plan(self, index: int) -> dict[str, Any]:
         """Colours, seed and opening of game ``index`` (pairs share an opening, colours swap)."""
@@ -435,12 +464,17 @@ _W: dict[str, Any] = {}
 def _match_worker_init(spec_a, spec_b, config: MatchConfig, engine: str, in_pool: bool = False) -> None:
     _W.clear()
     _W.update(a=as_spec(spec_a)(), b=as_spec(spec_b)(), config=config, engine=engine)
+    if config.adjudicate is not None:
+        from ..engine import Engine
+
+        _W["judge_engine"] = Engine()
+        _W["judge"] = engine_adjudicator(_W["judge_engine"], config.adjudicate)
     if in_pool and "torch" in sys.modules:  # one process per core: one torch thread each
         sys.modules["torch"].set_num_threads(1)
 
 
 def _match_worker_close() -> None:
-    for k in ("a", "b"):
+    for k in ("a", "b", "judge_engine"):
         if k in _W:
             _W[k].close()
     _W.clear()
@@ -457,7 +491,7 @@ def _match_play(index: int) -> dict[str, Any]:
                "Engine": _W["engine"], "MatchSeed": str(cfg.seed)}
     g = play_game(white, black, seed=plan["seed"], opening=plan["opening"], max_plies=cfg.max_plies,
                   start_fen=cfg.start_fen, index=index, opening_name=plan["opening_name"],
-                  headers=headers)
+                  headers=headers, adjudicator=_W.get("judge"))
     rec = asdict(g)
     rec["moves"] = " ".join(g.moves)
     rec["opening"] = " ".join(g.opening)
@@ -480,7 +514,8 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
               player_b: PlayerSpec | str | Callable[[], Player], n_games: int,
               out_dir: str | os.PathLike, workers: int = 2, seed: int = 0, opening_plies: int = 0,
               book: bool = False, max_plies: int = DEFAULT_MAX_PLIES,
-              start_fen: str = chess.STARTING_FEN, progress: bool = True) -> dict[str, Any]:
+              start_fen: str = chess.STARTING_FEN, progress: bool = True,
+              adjudicate: int | None = None) -> dict[str, Any]:
     """Play ``n_games`` between A and B (A is white in even games), resumably, in ``out_dir``.
 
     Files: ``match.json`` (config), ``games.jsonl`` (one record per game, the source of truth),
@@ -488,17 +523,20 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
     Varied openings: ``opening_plies`` random plies and/or ``book=True`` (:data:`BOOK_OPENINGS`),
     chosen by pair index so both colours play each opening. Deterministic players (experts,
     full-strength node-limited Stockfish) need varied openings, or every pair repeats.
+    ``adjudicate``: centipawns; games stopped by the ply cap go to the side Stockfish finds that
+    far ahead (:func:`engine_adjudicator`) instead of being drawn.
     """
     if n_games < 1:
         raise ValueError(f"n_games must be >= 1, got {n_games}")
     spec_a, spec_b = as_spec(player_a), as_spec(player_b)
     config = MatchConfig(_spec_text(spec_a), _spec_text(spec_b), seed, opening_plies, book,
-                         max_plies, start_fen)
+                         max_plies, start_fen, adjudicate)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = out / "match.json"
     if cfg_path.exists():
         saved = json.loads(cfg_path.read_text())
+        saved.setdefault("adjudicate", None)  # match folders written before adjudication existed
         if saved != asdict(config):
             raise ValueError(f"{out} already holds a different match ({saved}); use another "
                              f"out_dir or the same settings ({asdict(config)}) to resume it")
