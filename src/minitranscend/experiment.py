@@ -119,9 +119,25 @@ def model_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
     return _root(cfg, f"model-{dataset}-{_tag(data_dir(cfg, dataset).name, cfg.n_games, cfg.train)}")
 
 
+def ladder_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
+    """Matches and ratings of ``dataset``'s model; named by the model, the games per temperature
+    and the ply-cap rule, so each setting has its own folder (the report and :func:`publish`
+    read exactly this one, not whichever ladder folder is newest)."""
+    tag = _tag(model_dir(cfg, dataset).name, cfg.match_games, ADJUDICATE_CP)
+    return _root(cfg, f"ladder-{dataset}-{tag}")
+
+
 def rewards_dir(cfg: ExperimentConfig) -> Path:
     """Per-state rewards of every policy (``rewards_per_state.csv``, ``rewards_summary.json``)."""
     return _root(cfg, "rewards")
+
+
+def _done(path: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
+    """A stage's result file, if it exists and was made with the same settings (``stamp``)."""
+    if not path.exists():
+        return None
+    done = json.loads(path.read_text())
+    return done if done.get("stamp") == stamp else None
 
 
 def _check(dataset: str) -> None:
@@ -230,10 +246,9 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
     out = rewards_dir(cfg)
     summary_path = out / "rewards_summary.json"
     stamp = {"config": json.loads(json.dumps(cfg.to_dict())), "datasets": list(datasets)}
-    if summary_path.exists():
-        done = json.loads(summary_path.read_text())
-        if done.get("stamp") == stamp:
-            return done  # same settings: the result is already there
+    done = _done(summary_path, stamp)
+    if done is not None:
+        return done  # same settings: the result is already there
     states = held_out_states(cfg, "A")
     limit = SearchLimit(depth=cfg.reward_depth)
     scores = analyse_positions([b.fen() for _, b in states], limit=limit, workers=cfg.workers,
@@ -290,16 +305,16 @@ def habit_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> 
     the ablation's mechanism (B's model should play the habit far more often than its experts'
     habit_rate; A's far less). Writes ``habits.json``; reruns read it."""
     from .analysis import distributions
+    from .data.records import atomic_write_text
     from .players import Expert
     from .train import load_checkpoint
 
     out = _root(cfg) / "habits.json"
     stamp = {"config": json.loads(json.dumps(cfg.to_dict())), "datasets": list(datasets),
              "models": [model_dir(cfg, ds).name for ds in datasets]}
-    if out.exists():
-        done = json.loads(out.read_text())
-        if done.get("stamp") == stamp:
-            return done
+    done = _done(out, stamp)
+    if done is not None:
+        return done
     habit_cfg = cfg.experts["B"][0]
     with Expert(habit_cfg) as expert:
         states = [(b, expert.habit_move(b)) for b in held_out_positions(cfg, "A")]
@@ -317,7 +332,6 @@ def habit_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> 
         engine = sum(t == e for t, (_, _, e) in zip(tops, states)) / n
         result["models"][f"model-{ds}"] = {"habit": habit, "engine": engine,
                                            "other": 1.0 - habit - engine}
-    from .data.records import atomic_write_text
     atomic_write_text(out, json.dumps(result, indent=2))
     return result
 
@@ -368,10 +382,8 @@ def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
     opponents = [PlayerSpec.parse(o) for o in REFERENCE_OPPONENTS] + experts
     model_opponents = ["random"] + [e.label for e in experts]
     per_pair = max(1, cfg.match_games // len(model_opponents))
-    tag = _tag(model_dir(cfg, dataset).name, cfg.match_games, ADJUDICATE_CP)
     return evaluate_temperatures(
-        ckpt, cfg.extra.get("match_taus", cfg.taus), opponents,
-        _root(cfg, f"ladder-{dataset}-{tag}"),
+        ckpt, cfg.extra.get("match_taus", cfg.taus), opponents, ladder_dir(cfg, dataset),
         games_per_pair=per_pair, anchor=ANCHOR, anchor_rating=ANCHOR_RATING,
         model_opponents=model_opponents, model_name=f"model-{dataset}", workers=cfg.workers,
         model_params={"avoid_draws": True}, adjudicate=ADJUDICATE_CP,
@@ -452,11 +464,6 @@ def ladder_verdict(result) -> dict[str, Any]:
             "transcends": bool(best["lo"] > ref["hi"])}
 
 
-def _latest_ladder(cfg: ExperimentConfig, dataset: str) -> Path | None:
-    found = list(_root(cfg).glob(f"ladder-{dataset}-*/ladder.json"))
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
-
-
 def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
                      source: Path | None = None) -> str:
     """The README's results table, built from the files the stages wrote (never typed by hand):
@@ -478,8 +485,8 @@ def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS
     ci = lambda m, lo, hi, d: f"{m:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"  # noqa: E731
     verdicts = {}
     for ds in datasets:
-        path = source / f"ladder-{ds}-ladder.json" if source else _latest_ladder(cfg, ds)
-        ladder = json.loads(path.read_text()) if path and path.exists() else None
+        path = source / f"ladder-{ds}-ladder.json" if source else ladder_dir(cfg, ds) / "ladder.json"
+        ladder = json.loads(path.read_text()) if path.exists() else None
         ratings = {r["player"]: r for r in ladder["ratings"]} if ladder else {}
         verdicts[ds] = ladder_verdict(ladder) if ladder else None
         names = [e.name for e in cfg.experts[ds]] + [f"model-{ds} tau={t:g}" for t in cfg.taus]
@@ -547,8 +554,8 @@ def publish(cfg: ExperimentConfig, dest: Path | None = None) -> Path:
     except OSError:
         prov["commit"] = None
     for ds in DATASETS:
-        ladder = _latest_ladder(cfg, ds)
-        if ladder is None:
+        ladder = ladder_dir(cfg, ds) / "ladder.json"
+        if not ladder.exists():
             raise FileNotFoundError(f"no ladder results for dataset {ds}: run `minitranscend "
                                     f"experiment --profile {cfg.profile}` to the end first")
         for name in ("ladder.json", "ratings.csv", "matches.csv", "temperature.csv"):

@@ -34,7 +34,7 @@ import os
 import random
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -536,7 +536,8 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
     cfg_path = out / "match.json"
     if cfg_path.exists():
         saved = json.loads(cfg_path.read_text())
-        saved.setdefault("adjudicate", None)  # match folders written before adjudication existed
+        # fields added since a folder was written take their defaults (older matches resume)
+        saved = {f.name: f.default for f in fields(MatchConfig) if f.default is not MISSING} | saved
         if saved != asdict(config):
             raise ValueError(f"{out} already holds a different match ({saved}); use another "
                              f"out_dir or the same settings ({asdict(config)}) to resume it")
