@@ -1,4 +1,6 @@
 """The book's machinery: the Colab cell, the notebook conventions, links, and a full build."""
+import importlib.metadata
+import os
 import subprocess
 import sys
 import types
@@ -7,15 +9,29 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from minitranscend import book
+import minitranscend
+from minitranscend import book, notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = book.repository_url(ROOT)
 
 
-def run_setup_cell(monkeypatch, colab: bool) -> list[list[str]]:
+def run_setup_cell(monkeypatch, colab: bool, installed: str | None = None,
+                   stockfish: bool = False) -> list:
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, *a, **k: calls.append(list(cmd)))
+
+    def fake_run(cmd, *a, **k):
+        calls.append(cmd)
+        found = stockfish or not (isinstance(cmd, str) and cmd.startswith("command -v"))
+        return subprocess.CompletedProcess(cmd, 0 if found else 1)
+
+    def fake_version(name):
+        if installed is None:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return installed
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     if colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
@@ -25,26 +41,53 @@ def run_setup_cell(monkeypatch, colab: bool) -> list[list[str]]:
     return calls
 
 
-def test_setup_cell_installs_on_colab(monkeypatch):
+def test_setup_cell_installs_the_pinned_release_on_colab(monkeypatch):
     assert URL == "https://github.com/minitranscend/minitranscend"
+    assert book.release_ref() == f"v{minitranscend.__version__}"
     calls = run_setup_cell(monkeypatch, colab=True)
-    assert any(c[:2] == ["apt-get", "install"] and "stockfish" in c and "-y" in c for c in calls)
-    pip = [c for c in calls if "pip" in c and "install" in c]
-    assert len(pip) == 1 and pip[0][-1] == f"git+{URL}"
+    assert any(isinstance(c, str) and "apt-get install -y -qq stockfish" in c for c in calls)
+    pip = [c for c in calls if isinstance(c, list) and "pip" in c]
+    assert len(pip) == 1 and pip[0][-1] == f"git+{URL}@v{minitranscend.__version__}"
+    assert "--upgrade" not in pip[0] and "-U" not in pip[0]  # keeps Colab's torch and widgets
+
+
+def test_setup_cell_skips_what_is_already_there(monkeypatch):
+    calls = run_setup_cell(monkeypatch, colab=True, installed=minitranscend.__version__,
+                           stockfish=True)
+    assert len(calls) == 1 and calls[0].startswith("command -v stockfish")  # only the probe
+    calls = run_setup_cell(monkeypatch, colab=True, installed="0.0.1", stockfish=True)
+    assert [c for c in calls if isinstance(c, list)][0][-1].endswith(book.release_ref())
 
 
 def test_setup_cell_detects_colab_by_environment(monkeypatch):
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, *a, **k: calls.append(list(cmd)))
+    monkeypatch.setattr(subprocess, "run",
+                        lambda cmd, *a, **k: calls.append(cmd) or subprocess.CompletedProcess(cmd, 1))
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20260101")
     exec(book.setup_cell_source(URL), {})
-    assert len(calls) == 3
+    assert len(calls) == 3  # probe for Stockfish, install it, install the package
 
 
 def test_setup_cell_does_nothing_elsewhere(monkeypatch):
     assert run_setup_cell(monkeypatch, colab=False) == []
     assert "import minitranscend" not in book.setup_cell_source(URL)  # self-contained
+
+
+def test_setup_cell_keeps_runs_on_drive_when_asked(monkeypatch):
+    source = book.setup_cell_source(URL).replace("KEEP_RUNS_ON_DRIVE = False",
+                                                 "KEEP_RUNS_ON_DRIVE = True")
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, *a, **k: subprocess.CompletedProcess(cmd, 0))
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: minitranscend.__version__)
+    monkeypatch.delenv("MINITRANSCEND_RUNS", raising=False)
+    exec(source, {})
+    assert mounted == ["/content/drive"]
+    assert os.environ.pop("MINITRANSCEND_RUNS") == "/content/drive/MyDrive/minitranscend/runs"
 
 
 def test_toc_lists_the_chapters_in_order():
@@ -56,12 +99,19 @@ def test_toc_lists_the_chapters_in_order():
 @pytest.mark.parametrize("path", book.toc_notebooks(ROOT), ids=lambda p: p.stem)
 def test_notebook_conventions(path):
     nb = nbformat.read(path, as_version=4)
-    first, second = nb.cells[0], nb.cells[1]
+    first, title, params = nb.cells[0], nb.cells[1], nb.cells[2]
     assert first.source == book.setup_cell_source(URL), \
         f"{path.name}: run `python -m minitranscend book sync-setup`"
     assert first.metadata["tags"] == book.SETUP_CELL_TAGS
-    assert second.cell_type == "code" and "parameters" in second.metadata.get("tags", [])
-    assert 'PROFILE = "ci"' in second.source
+    # the reader sees the title first, then the parameters (the set-up cell is hidden)
+    assert title.cell_type == "markdown" and title.source.startswith("# ")
+    assert params.cell_type == "code" and "parameters" in params.metadata.get("tags", [])
+    assert 'PROFILE = "ci"' in params.source
+    # a chapter imports only what a student's runtime has
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for tool in book.BUILD_TOOLS:
+        assert f"import {tool}" not in code and f"from {tool}" not in code, \
+            f"{path.name} imports the book-build tool {tool}"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.stem)
@@ -108,13 +158,13 @@ def test_plotly_in_the_book_draws_without_cdn(monkeypatch):
 
     default = pio.renderers.default
     try:
-        monkeypatch.setenv(book.BOOK_ENV, "1")
-        assert book.setup_plotly() == "minitranscend_book"
+        monkeypatch.setenv(notebook.BOOK_ENV, "1")
+        assert notebook.setup_plotly() == "minitranscend_book"
         bundle = pio.renderers["minitranscend_book"].to_mimebundle(go.Figure(go.Bar(y=[1])).to_dict())
         html = bundle["text/html"]
         assert "Plotly.newPlot" in html and "cdn" not in html.lower() and "mathjax" not in html.lower()
         assert len(html) < 100_000  # plotly.js itself comes once from _static/
-        assert not book.interactive()
+        assert not notebook.interactive()
     finally:
         pio.renderers.default = default
 

@@ -1,12 +1,43 @@
-"""The game viewer: navigation state, slider range, and the static fallback."""
+"""The game viewer: navigation state, slider range, and the static fallback.
+
+Runs against whichever ipywidgets is importable: 8 here, and 7 (Colab's) when
+``tests/test_widgets_ipywidgets7.py`` reruns this file with ``.cache/ipywidgets7`` first on
+``PYTHONPATH``.
+"""
+import io
+import os
+from pathlib import Path
+
 import chess
 import chess.pgn
-import io
+import ipywidgets
 import pytest
+from IPython.core.formatters import DisplayFormatter
 
-from minitranscend.widgets import GameViewer, parse_game, show_game
+from minitranscend.widgets import WIDGET_VIEW_MIME, GameViewer, parse_game, show_game
 
 SCHOLAR = ["e4", "e5", "Qh5", "Nc6", "Bc4", "Nf6", "Qxf7#"]
+# Where test_ipywidgets_version writes the version it ran against (set by the ipywidgets 7 run).
+VERSION_REPORT = "MINITRANSCEND_IPYWIDGETS_REPORT"
+
+pytestmark = [
+    # traitlets only warns about keywords a widget does not know and then ignores them, so an
+    # option of one ipywidgets version used under the other (IntSlider(behavior=...) under 7)
+    # would silently vanish: make it fail.
+    pytest.mark.filterwarnings("error:Passing unrecognized arguments:DeprecationWarning"),
+    # ipywidgets 7 opens its comms through ipykernel's old Comm class; not ours to fix.
+    pytest.mark.filterwarnings(
+        "ignore:The `ipykernel.comm.Comm` class has been deprecated:DeprecationWarning"),
+]
+
+
+def test_ipywidgets_version():
+    """Record the ipywidgets these tests ran against, so the ipywidgets 7 run can prove it."""
+    major = int(ipywidgets.__version__.split(".")[0])
+    assert major in (7, 8), ipywidgets.__version__
+    report = os.environ.get(VERSION_REPORT)
+    if report:
+        Path(report).write_text(f"{ipywidgets.__version__}\n{ipywidgets.__file__}\n")
 
 
 def test_buttons_move_through_the_game():
@@ -55,7 +86,20 @@ def test_static_html_has_board_and_san_moves():
     assert ">Qxf7#</span>" in page and "1-0" in page
     assert 'class="check"' in page  # the mated king is marked
     bundle = v._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle and "<svg" in bundle["text/html"]
+    assert bundle[WIDGET_VIEW_MIME]["model_id"] == v.widget.model_id
+    assert "<svg" in bundle["text/html"] and bundle["text/plain"]
+
+
+def test_display_through_ipython_gives_widget_and_static_board(capsys):
+    """The path a notebook takes: IPython's formatter, which prints (not raises) a failure."""
+    v = GameViewer(SCHOLAR, ply=2)
+    data, _ = DisplayFormatter().format(v)
+    assert "Traceback" not in capsys.readouterr().out
+    assert data[WIDGET_VIEW_MIME]["model_id"] == v.widget.model_id
+    assert data["text/html"] == v.static_html() and "<svg" in data["text/html"]
+    v.widget.close()  # a closed widget has no live view left: the static board only
+    data, _ = DisplayFormatter().format(v)
+    assert WIDGET_VIEW_MIME not in data and "<svg" in data["text/html"]
 
 
 def test_inputs_pgn_uci_moves_and_errors():

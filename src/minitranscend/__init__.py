@@ -12,4 +12,4 @@ Modules, one concept each:
 - :mod:`minitranscend.evaluation` — per-state reward, matches, ratings.
 - :mod:`minitranscend.kg`         — the knowledge-graph testbed for the taxonomy chapter.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

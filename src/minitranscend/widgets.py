@@ -9,6 +9,16 @@ The rendered book is static: a widget there cannot call back into Python. So
 The widget's own display bundle also carries that static HTML, so any front end without
 widget support (nbviewer, GitHub) shows the board rather than a ``VBox(...)`` line.
 
+Works with ipywidgets 7 (Colab still preinstalls 7.7.1) and 8. The controls used here
+(``HTML``, ``Button(tooltip=..., layout=Layout(width=...))`` with ``on_click``/``click``,
+``IntSlider(value, min, max, description, continuous_update)``, ``observe``, ``HBox``/``VBox``)
+are spelled the same in both; avoid 8-only options such as ``description_allow_html``, a
+``tooltip`` on widgets other than ``Button`` (7 calls it ``description_tooltip``) or the
+slider's ``behavior``. What differs is how a widget is displayed: 8 widgets have
+``_repr_mimebundle_``, 7 widgets only ``_ipython_display_``, which publishes the bundle itself
+and so cannot be extended. :meth:`GameViewer._repr_mimebundle_` therefore builds the bundle
+for 7 from the widget's view spec, so both versions get the live widget plus the static board.
+
     from minitranscend.widgets import show_game
     show_game("1. e4 e5 2. Nf3 Nc6 3. Bb5 a6", ply=5)
 """
@@ -24,6 +34,7 @@ import chess.pgn
 import chess.svg
 
 CURRENT_STYLE = "background:#ffe08a;border-radius:3px;padding:0 2px;font-weight:bold"
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def parse_game(game_or_moves: chess.pgn.Game | str | Sequence[chess.Move | str],
@@ -167,7 +178,12 @@ class GameViewer:
 
     @property
     def widget(self):
-        """The ipywidgets view (built on first use, so tests need no front end)."""
+        """The ipywidgets view, built on first use.
+
+        ipywidgets is imported here rather than at the top so that the parts that need no
+        widget (:func:`parse_game`, :meth:`static_html`, :func:`show_game` in the book build)
+        neither pay for the import nor depend on which ipywidgets (7 or 8) is installed.
+        """
         if self._widget is None:
             import ipywidgets as w
 
@@ -197,10 +213,30 @@ class GameViewer:
         self._moves.value = self.moves_html()
         self._caption.value = self.caption()
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        """The live widget, plus the static board for front ends that cannot show widgets."""
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
-        bundle = dict(bundle)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, object]:
+        """The live widget, plus the static board for front ends that cannot show widgets.
+
+        IPython uses this in both ipywidgets versions (the viewer has no ``_ipython_display_``),
+        but the widget itself differs. ipywidgets 8 gives its bundle through
+        ``_repr_mimebundle_``; ipywidgets 7 has only ``_ipython_display_``, which publishes
+        ``text/plain`` and the widget-view JSON itself and returns nothing, so the same two
+        entries are built here from the widget's view spec, and its display callbacks are fired
+        as 7 would (a ``Box`` tells its children that they are shown). A closed widget (both
+        versions then set the display method to ``None``) has no live view: static board only.
+        The methods are looked up rather than the version compared, so a later release that
+        keeps either protocol works unchanged.
+        """
+        widget = self.widget
+        own_bundle = getattr(widget, "_repr_mimebundle_", None)  # ipywidgets 8
+        if callable(own_bundle):
+            bundle = dict(own_bundle(include=include, exclude=exclude) or {})
+        elif callable(getattr(widget, "_ipython_display_", None)):  # ipywidgets 7
+            plain = repr(widget)
+            bundle = {"text/plain": plain[:110] + "…" if len(plain) > 110 else plain,
+                      WIDGET_VIEW_MIME: widget.get_view_spec()}
+            widget._handle_displayed()
+        else:
+            bundle = {"text/plain": f"<closed game viewer at ply {self.ply} of {self.n_plies}>"}
         bundle["text/html"] = self.static_html()
         return bundle
 
@@ -213,7 +249,7 @@ def show_game(game_or_moves, ply: int | None = None, size: int = 360, **kwargs) 
     """
     from IPython.display import HTML, display
 
-    from .book import interactive
+    from .notebook import interactive
 
     viewer = GameViewer(game_or_moves, ply=ply, size=size, **kwargs)
     if interactive():

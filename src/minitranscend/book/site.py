@@ -1,25 +1,20 @@
-"""The book's machinery: execute the chapters, build the site, keep the Colab cell in sync.
+"""The site: execute the chapters in a student's runtime, render them, check the links.
 
 Notebooks in git carry no outputs. ``book execute`` copies the book source into a build
 tree, ``_build/src/``, and runs every notebook of ``_toc.yml`` there with papermill (cwd =
 the notebook's own folder in the repository, so ``runs/`` and relative paths are the same as
-in a live session). ``book build`` then renders that tree with Jupyter Book (its own
-execution is off) into ``_build/html/``. So the site always shows outputs, git never does,
-and a failing chapter stops the run naming the notebook and the cell.
-
-    minitranscend book execute --profile ci|full [--only NAME] [--resume]
-    minitranscend book build
-    minitranscend book check-links
-    minitranscend book sync-setup
-
-Notebooks call :func:`setup_plotly` once at the top and :func:`interactive` before showing
-anything that needs a live kernel (sliders, board widgets).
+in a live session), with the book-build tools unimportable in the kernel
+(:mod:`.runtime`). ``book build`` then renders that tree with Jupyter Book (its own
+execution is off) into ``_build/html/``, with plotly.js and MathJax served from the site
+itself, and points the Colab buttons at the generated plain-Jupyter notebooks
+(:mod:`.convert`). So the site always shows outputs, git never does, the site works
+offline, and a failing chapter stops the run naming the notebook and the cell.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html.parser
+import importlib.metadata
 import json
 import os
 import re
@@ -30,118 +25,27 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-# Set in the kernel's environment by ``book execute``: the output is for the static site.
-BOOK_ENV = "MINITRANSCEND_BOOK"
+import nbformat
+import yaml
+
+from ..notebook import BOOK_ENV
+from ..paths import PROFILES
+from .runtime import BUILD_TOOLS, blocked_in, student_environment
+
 PLOTLY_JS = "plotly.min.js"  # copied from the installed plotly into the site's _static/
-SETUP_TAG = "colab-setup"
 PARAMETERS_TAG = "parameters"
 # Everything of the book source that the build tree needs besides the notebooks.
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book",)
+# MathJax 3 served by the site (no CDN): the one bundle the pages load and its fonts, taken
+# from the sphinx-mathjax-offline wheel (a pinned book dependency that carries MathJax 3.2.2).
+MATHJAX_DIST = "sphinx-mathjax-offline"
+MATHJAX_FILES = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2")
+COLAB_DIR = "book/colab"  # the generated plain-Jupyter notebooks that the Colab buttons open
 
 
 class BookError(RuntimeError):
     """A problem with the book (missing file, failing cell, broken link); the message says which."""
-
-
-# --------------------------------------------------------------------------- helpers for chapters
-
-def in_book_build() -> bool:
-    """True while ``book execute`` runs this kernel: outputs end up in the static site."""
-    return os.environ.get(BOOK_ENV, "") not in ("", "0")
-
-
-def interactive() -> bool:
-    """True in a live Jupyter / JupyterLab / VS Code / Colab kernel that a person drives.
-
-    False under ``book execute`` (the site cannot call back into Python, so widgets there
-    would be dead controls) and outside IPython. Chapters guard sliders with it::
-
-        if interactive():
-            display(widgets.interact(...))
-    """
-    if in_book_build():
-        return False
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def setup_plotly(template: str = "plotly_white") -> str:
-    """Pick the plotly renderer that draws both here and in the rendered book; return its name.
-
-    In a live kernel plotly's own detection is right (Colab, VS Code, Jupyter, JupyterLab) and
-    is kept. In the book build figures are written as plain ``<div>`` + ``Plotly.newPlot``
-    HTML without plotly.js: the site loads one local copy (``_static/plotly.min.js``, put
-    there by ``book build``), so pages stay small and figures draw offline. plotly >= 6 no
-    longer uses require.js, so the old ``html_js_files: require.js`` fix is not needed.
-    """
-    import plotly.io as pio
-
-    pio.templates.default = template
-    if in_book_build():
-        pio.renderers["minitranscend_book"] = _book_renderer()
-        pio.renderers.default = "minitranscend_book"
-    return pio.renderers.default
-
-
-def _book_renderer():
-    """A renderer writing ``<div>`` + ``Plotly.newPlot`` only: no plotly.js, no MathJax.
-
-    plotly's notebook renderers add a second MathJax (from a CDN) to every figure, which
-    fights the page's own MathJax and breaks the book's equations; the site has one already.
-    Built in a function so that importing this module (every CLI call) does not import plotly.
-    """
-    from plotly.io import to_html
-    from plotly.io._base_renderers import MimetypeRenderer
-
-    class BookRenderer(MimetypeRenderer):
-        def to_mimebundle(self, fig_dict):
-            # responsive: the figure follows the page's column when the window is resized
-            return {"text/html": to_html(fig_dict, include_plotlyjs=False, include_mathjax=False,
-                                         config={"responsive": True}, full_html=False,
-                                         default_width="100%", default_height=525,
-                                         validate=False)}
-
-    return BookRenderer()
-
-
-def table_html(header, rows, caption: str | None = None) -> str:
-    """An HTML ``<table>`` of ``rows`` (sequences of cells) under ``header``; cells escaped.
-
-    Tables in chapters are HTML, not plotly ``go.Table`` (fixed-size canvas: truncated
-    headers, a title on top of the cells, empty space below) and not a markdown output
-    (myst-nb renders markdown *outputs* as CommonMark, which has no tables: the reader sees
-    the pipes). HTML looks the same in Jupyter, Colab and the site.
-    """
-    from html import escape
-
-    # inline styles: the same look in every front end, no stylesheet to ship
-    pad = "padding:2px 7px;text-align:left;"
-    style = {"th": pad + "border-bottom:1px solid #999;",
-             "td": pad + "white-space:nowrap;border-bottom:1px solid #e5e5e5;"}
-
-    def row(cells, tag):
-        return "<tr>" + "".join(f'<{tag} style="{style[tag]}">{escape(str(c))}</{tag}>'
-                                for c in cells) + "</tr>"
-
-    cap = (f'<caption style="caption-side:top;text-align:left;font-weight:bold">'
-           f"{escape(caption)}</caption>" if caption else "")
-    # a wide table scrolls sideways instead of being cut off by the page's column
-    return ('<div style="overflow-x:auto">'
-            f'<table style="border-collapse:collapse;margin:0.5em 0;font-size:0.9em">{cap}'
-            f"<thead>{row(header, 'th')}</thead><tbody>"
-            + "".join(row(r, "td") for r in rows) + "</tbody></table></div>")
-
-
-def show_table(header, rows, caption: str | None = None) -> None:
-    """Display :func:`table_html` in the notebook (and so in the rendered book)."""
-    from IPython.display import HTML, display
-
-    display(HTML(table_html(header, rows, caption)))
 
 
 # --------------------------------------------------------------------------- the book's layout
@@ -156,8 +60,6 @@ def book_root(start: Path | None = None) -> Path:
 
 
 def _load_yaml(path: Path) -> dict:
-    import yaml
-
     with open(path, encoding="utf-8") as f:
         return yaml.safe_load(f) or {}
 
@@ -238,10 +140,40 @@ def sync_tree(root: Path) -> Path:
             shutil.copy2(src, dst)
     static = tree / "_static"
     static.mkdir(exist_ok=True)
-    import plotly
-
-    shutil.copy2(Path(plotly.__file__).parent / "package_data" / PLOTLY_JS, static / PLOTLY_JS)
+    shutil.copy2(_plotly_js(), static / PLOTLY_JS)
     return tree
+
+
+def _plotly_js() -> Path:
+    """The plotly.min.js of the installed plotly (the version that wrote the figures)."""
+    import plotly  # plotly's own package folder; the chapters import plotly, not this module
+
+    return Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+
+
+def mathjax_source() -> Path:
+    """The folder holding MathJax 3's ``tex-mml-chtml.js`` in the installed wheel."""
+    try:
+        dist = importlib.metadata.distribution(MATHJAX_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        raise BookError(f"{MATHJAX_DIST} is not installed (it carries MathJax for the site): "
+                        "pip install -r requirements.txt") from None
+    folder = Path(dist.locate_file("sphinx-mathjax-offline/static/mathjax"))
+    if not (folder / MATHJAX_FILES[0]).is_file():
+        raise BookError(f"{folder / MATHJAX_FILES[0]} is missing: reinstall {MATHJAX_DIST}")
+    return folder
+
+
+def copy_mathjax(html_dir: Path) -> Path:
+    """Copy MathJax's bundle and fonts into ``_static/mathjax`` of the built site."""
+    src, dst = mathjax_source(), html_dir / "_static" / "mathjax"
+    for rel in MATHJAX_FILES:
+        if (src / rel).is_dir():
+            shutil.copytree(src / rel, dst / rel, dirs_exist_ok=True)
+        else:
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, dst / rel)
+    return dst
 
 
 # --------------------------------------------------------------------------- execute
@@ -259,8 +191,6 @@ def _load_times(root: Path) -> dict:
 
 def _hide_injected_parameters(path: Path, profile: str) -> None:
     """Hide papermill's injected cell when the parameters cell already says the same thing."""
-    import nbformat
-
     nb = nbformat.read(path, as_version=4)
     params = next((c for c in nb.cells if PARAMETERS_TAG in c.metadata.get("tags", [])), None)
     for cell in nb.cells:
@@ -278,10 +208,13 @@ def execute(root: Path, profile: str, only: str | None = None, resume: bool = Fa
     whose executed copy came from the same source and profile (for long ``full`` runs).
     Returns the timings also written to ``_build/execution_times.json``.
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from .paths import PROFILES
+    # papermill is a book-build tool: the CLI (and so every student) imports this module
+    try:
+        import papermill as pm
+        from papermill.exceptions import PapermillExecutionError
+    except ModuleNotFoundError:
+        raise BookError("executing the book needs the book tools: "
+                        "pip install -r requirements.txt (or minitranscend[book])") from None
 
     if profile not in PROFILES:
         raise BookError(f"unknown profile {profile!r}; use one of {PROFILES}")
@@ -297,8 +230,16 @@ def execute(root: Path, profile: str, only: str | None = None, resume: bool = Fa
     if times.get("profile") not in (None, profile):
         times = {"notebooks": {}}  # a different profile: earlier results do not count
     times["profile"] = profile
-    os.environ[BOOK_ENV] = "1"  # inherited by the kernels papermill starts
+    # The kernels papermill starts inherit this process's environment: mark the build, and
+    # make the book tools unimportable there as they are in a student's runtime.
+    saved = dict(os.environ)
+    os.environ.update(student_environment(build_dir(root) / "student-runtime"))
+    os.environ[BOOK_ENV] = "1"
     try:
+        blocked = blocked_in(dict(os.environ))
+        if sorted(blocked) != sorted(BUILD_TOOLS):
+            raise BookError(f"could not block the book tools in the kernels ({blocked})")
+        times["build_tools_blocked"] = sorted(blocked)
         for nb in notebooks:
             rel = nb.relative_to(root)
             out = tree / rel
@@ -327,7 +268,8 @@ def execute(root: Path, profile: str, only: str | None = None, resume: bool = Fa
             _write_times(root, times)
             print(f"{rel}: done in {seconds:.1f} s", flush=True)
     finally:
-        os.environ.pop(BOOK_ENV, None)
+        os.environ.clear()
+        os.environ.update(saved)
     total = sum(v["seconds"] for v in times["notebooks"].values())
     print(f"all notebooks: {total:.1f} s; timings in {_times_path(root)}")
     return times
@@ -370,8 +312,45 @@ def build(root: Path) -> Path:
     index = html_dir / "index.html"
     if not index.is_file():
         raise BookError(f"the build finished but {index} is missing")
-    print(f"site: {index}")
+    copy_mathjax(html_dir)
+    n = point_colab_buttons(html_dir)
+    leaks = machine_paths(html_dir, root)
+    if leaks:
+        raise BookError("pages print paths of this machine (print paths relative to the "
+                        "repository or runs/): " + "; ".join(leaks[:10]))
+    print(f"site: {index} ({n} Colab buttons open {COLAB_DIR}/; {site_size(html_dir) / 1e6:.1f} MB)")
     return index
+
+
+def point_colab_buttons(html_dir: Path) -> int:
+    """Make every page's Colab button open the generated notebook in ``book/colab/``.
+
+    Jupyter Book links the button to the page's MyST source (``.../blob/<branch>/book/X.ipynb``),
+    which Colab would show with raw roles and directives; the generated copy reads clean.
+    Returns how many links were rewritten.
+    """
+    pattern = re.compile(r'(https://colab\.research\.google\.com/github/[^"\']+?/blob/[^/"\']+/)'
+                         r'book/(\d\d_[\w-]+\.ipynb)')
+    count = 0
+    for page in html_dir.glob("book/*.html"):
+        text = page.read_text(encoding="utf-8")
+        new, n = pattern.subn(rf"\g<1>{COLAB_DIR}/\g<2>", text)
+        if n:
+            page.write_text(new, encoding="utf-8")
+            count += n
+    return count
+
+
+def machine_paths(html_dir: Path, root: Path) -> list[str]:
+    """Pages whose text contains this machine's repository path (a cell printed a full path)."""
+    needle = str(root.resolve())
+    return [f"{p.relative_to(html_dir)}" for p in sorted(html_dir.glob("book/*.html"))
+            if needle in p.read_text(encoding="utf-8", errors="replace")]
+
+
+def site_size(html_dir: Path) -> int:
+    """Bytes of the built site (what a reader downloads to read it offline)."""
+    return sum(p.stat().st_size for p in html_dir.rglob("*") if p.is_file())
 
 
 # --------------------------------------------------------------------------- links
@@ -411,98 +390,3 @@ def check_links(html_dir: Path) -> list[str]:
     return broken
 
 
-# --------------------------------------------------------------------------- the Colab cell
-
-def setup_cell_source(url: str) -> str:
-    """The first cell of every chapter. Self-contained: on Colab the package is not there yet."""
-    return f'''\
-# Set-up for Google Colab: installs Stockfish and minitranscend. Elsewhere it does nothing
-# (locally, run `make book` or `bash scripts/setup.sh` once). Generated by `book sync-setup`.
-import os, subprocess, sys
-if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:
-    subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "stockfish"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+{url}"], check=True)'''
-
-
-SETUP_CELL_TAGS = [SETUP_TAG, "remove-cell"]
-
-
-def sync_setup(root: Path) -> list[Path]:
-    """Rewrite cell 1 of every toc notebook with the canonical set-up cell; return those changed."""
-    import nbformat
-
-    source = setup_cell_source(repository_url(root))
-    changed = []
-    for path in toc_notebooks(root):
-        nb = nbformat.read(path, as_version=4)
-        first = nb.cells[0] if nb.cells else None
-        if first is not None and first.cell_type == "code" and (
-                SETUP_TAG in first.metadata.get("tags", []) or "google.colab" in first.source):
-            if first.source == source and first.metadata.get("tags") == SETUP_CELL_TAGS:
-                continue
-            first.source = source
-        else:
-            first = nbformat.v4.new_code_cell(source)
-            nb.cells.insert(0, first)
-        first.metadata["tags"] = list(SETUP_CELL_TAGS)
-        first.outputs, first.execution_count = [], None
-        nbformat.write(nb, path)
-        changed.append(path)
-    return changed
-
-
-# --------------------------------------------------------------------------- command line
-
-def _cmd_execute(args: argparse.Namespace) -> int:
-    execute(book_root(), args.profile, only=args.only, resume=args.resume)
-    return 0
-
-
-def _cmd_build(args: argparse.Namespace) -> int:
-    build(book_root())
-    return 0
-
-
-def _cmd_check_links(args: argparse.Namespace) -> int:
-    broken = check_links(build_dir(book_root()) / "html")
-    for b in broken:
-        print(f"broken link: {b}")
-    print(f"{len(broken)} broken internal links")
-    return 1 if broken else 0
-
-
-def _cmd_sync_setup(args: argparse.Namespace) -> int:
-    root = book_root()
-    for p in sync_setup(root):
-        print(f"rewrote the set-up cell of {p.relative_to(root)}")
-    return 0
-
-
-def _guard(func):
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return func(args)
-        except BookError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-    return run
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    book = subparsers.add_parser("book", help="execute the chapters and build the site")
-    sub = book.add_subparsers(dest="book_command", required=True, metavar="ACTION")
-    p = sub.add_parser("execute", help="run every notebook of _toc.yml into _build/src")
-    p.add_argument("--profile", choices=("ci", "full"), default="ci",
-                   help="ci: the whole book in minutes on a CPU; full: the real experiment")
-    p.add_argument("--only", metavar="NAME", help="run one notebook, e.g. 01_toy_world")
-    p.add_argument("--resume", action="store_true",
-                   help="skip notebooks already executed from the same source and profile")
-    p.set_defaults(func=_guard(_cmd_execute))
-    p = sub.add_parser("build", help="render _build/src into _build/html (warnings are errors)")
-    p.set_defaults(func=_guard(_cmd_build))
-    p = sub.add_parser("check-links", help="fail on internal links of _build/html that go nowhere")
-    p.set_defaults(func=_guard(_cmd_check_links))
-    p = sub.add_parser("sync-setup", help="rewrite the Colab set-up cell of every notebook")
-    p.set_defaults(func=_guard(_cmd_sync_setup))
