@@ -65,6 +65,7 @@ def test_setup_cell_detects_colab_by_environment(monkeypatch):
     monkeypatch.setattr(subprocess, "run",
                         lambda cmd, *a, **k: calls.append(cmd) or subprocess.CompletedProcess(cmd, 1))
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20260101")
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.1")  # an older release
     exec(book.setup_cell_source(URL), {})
     assert len(calls) == 3  # probe for Stockfish, install it, install the package
 

@@ -1,0 +1,72 @@
+"""The helpers that give the book's chapters the shipped full-profile results (USE_PUBLISHED)."""
+import json
+
+import chess
+import pytest
+
+from minitranscend import experiment as ex
+
+pytestmark = pytest.mark.skipif(ex.published("full") is None,
+                                reason="no shipped full-profile results in this installation")
+
+
+def test_published_config_is_the_recorded_one():
+    cfg = ex.published_config()
+    raw = json.loads((ex.published("full") / "provenance.json").read_text())["config"]
+    assert cfg.profile == "full" and cfg.n_games == raw["n_games"]
+    assert cfg.taus == tuple(raw["taus"]) and isinstance(cfg.taus, tuple)
+    assert [e.name for e in cfg.experts["A"]] == [e["name"] for e in raw["experts"]["A"]]
+    assert all(e.habit == "Q" for e in cfg.experts["B"])
+    assert json.loads(json.dumps(cfg.to_dict())) == raw  # nothing lost on the way
+
+
+def test_published_model_loads():
+    from minitranscend.train import load_checkpoint
+
+    for ds in ex.DATASETS:
+        path = ex.published_model(ds)
+        assert path.name == f"model-{ds}.pt"
+        model, tok, meta = load_checkpoint(path, "cpu")
+        assert tok.name == "board" and model.num_params() > 0
+    with pytest.raises(ValueError):
+        ex.published_model("C")
+
+
+def test_published_states_are_the_reward_states():
+    summary = ex.published_results()["rewards"]["summary"]
+    states = ex.published_states()
+    assert len(states) == summary[0]["n_states"]
+    first = ex.published_states(5)
+    assert [b.fen() for _, b in first] == [b.fen() for _, b in states[:5]]
+    game, board = first[0]
+    assert isinstance(game, str) and isinstance(board, chess.Board) and not board.is_game_over()
+
+
+def test_published_results_and_provenance():
+    from minitranscend.train import load_checkpoint
+
+    res = ex.published_results()
+    assert set(res) == {"folder", "rewards", "habits", "diversity", "ladders"}
+    assert (res["folder"] / "rewards_per_state.csv").exists()
+    assert set(res["ladders"]) == set(ex.DATASETS)
+    assert set(res["diversity"]["datasets"]) == set(ex.DATASETS)
+    for ladder in res["ladders"].values():
+        assert ex.ladder_verdict(ladder)["best_expert"]
+    facts = ex.published_provenance()
+    assert facts["command"].startswith("minitranscend experiment --profile full")
+    assert facts["commit_short"] == facts["commit"][:7]
+    assert facts["stockfish"].startswith("Stockfish")
+    for ds in ex.DATASETS:
+        f = facts[ds]
+        assert 0 < f["best_minutes"] <= f["minutes"] and 0 < f["best_step"] <= f["steps"]
+        # the shipped checkpoint is the best one the metrics record
+        _, _, meta = load_checkpoint(ex.published_model(ds), "cpu")
+        assert meta["state"]["step"] == f["best_step"]
+
+
+def test_missing_results_say_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setattr(ex, "PUBLISHED", tmp_path)
+    with pytest.raises(FileNotFoundError, match="--publish"):
+        ex.published_results()
+    with pytest.raises(FileNotFoundError, match="USE_PUBLISHED"):
+        ex.published_model("A")
