@@ -4,6 +4,7 @@ import sys
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.display import Markdown
 
 from minitranscend import notebook
 from minitranscend.book import BUILD_TOOLS, student_environment
@@ -37,7 +38,8 @@ def test_glue_elsewhere_shows_the_value(monkeypatch, capsys):
     monkeypatch.delenv(notebook.BOOK_ENV, raising=False)
     notebook.glue("n_games", 8000, display=False)
     notebook.glue("gain", 0.018234, display=False)
-    assert capsys.readouterr().out == "n_games = 8,000\ngain = 0.01823\n"
+    notebook.glue("verdict", Markdown("**transcends**"), display=False)
+    assert capsys.readouterr().out == "n_games = 8,000\ngain = 0.01823\nverdict = **transcends**\n"
     shown = capture_display(monkeypatch)
     InteractiveShell.instance()  # an IPython kernel-like shell: the value goes to display()
     try:

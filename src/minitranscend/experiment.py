@@ -619,6 +619,88 @@ def run(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str
     return summary
 
 
+# --------------------------------------------------------------------------- published results
+# What the book's chapters read when they show the shipped full-profile run (their parameter
+# USE_PUBLISHED): the checkpoints, the held-out states, the result files and the provenance.
+
+def _published_dir(profile: str = "full") -> Path:
+    source = published(profile)
+    if source is None:
+        raise FileNotFoundError(f"no shipped {profile!r} results in this installation (looked in "
+                                f"{PUBLISHED / profile}); run `minitranscend experiment --profile "
+                                f"{profile} --publish`, or use your own run (USE_PUBLISHED = False)")
+    return source
+
+
+def published_config(profile: str = "full") -> ExperimentConfig:
+    """The configuration the shipped results were made with, as recorded in their
+    ``provenance.json`` (not today's :func:`config`, which may have changed since)."""
+    raw = json.loads((_published_dir(profile) / "provenance.json").read_text())["config"]
+    experts = {ds: [ExpertConfig(**e) for e in panel] for ds, panel in raw["experts"].items()}
+    return ExperimentConfig(**{**raw, "experts": experts, "taus": tuple(raw["taus"])})
+
+
+def published_model(dataset: str = "A", profile: str = "full") -> Path:
+    """The shipped checkpoint of ``dataset``'s model (its best one, lowest validation loss);
+    load it with :func:`~minitranscend.train.load_checkpoint`."""
+    _check(dataset)
+    path = _published_dir(profile) / f"model-{dataset}.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing from the shipped results")
+    return path
+
+
+def published_states(n: int | None = None, profile: str = "full") -> list[tuple[str, Any]]:
+    """``(game_id, board)`` of the held-out states the shipped rewards were computed on (from
+    ``rewards_per_state.csv``, in its order, which is random over held-out games of dataset A);
+    the first ``n`` of them, or all. Boards come from FENs: no move history."""
+    import csv
+
+    import chess
+
+    with open(_published_dir(profile) / "rewards_per_state.csv", newline="") as fh:
+        rows = [(r.get("game", ""), r["fen"]) for r in csv.DictReader(fh)]
+    return [(game, chess.Board(fen)) for game, fen in rows[:n]]
+
+
+def published_results(profile: str = "full") -> dict[str, Any]:
+    """The shipped result files, loaded: ``rewards`` (``rewards_summary.json``), ``habits``,
+    ``diversity``, ``ladders`` (``{"A": ladder.json, "B": ...}`` as dicts) and ``folder`` (the
+    folder itself, e.g. for ``rewards_per_state.csv`` or :func:`headline_figure`)."""
+    source = _published_dir(profile)
+    read = lambda name: json.loads((source / name).read_text())  # noqa: E731
+    return {"folder": source, "rewards": read("rewards_summary.json"), "habits": read("habits.json"),
+            "diversity": read("diversity.json"),
+            "ladders": {ds: read(f"ladder-{ds}-ladder.json") for ds in DATASETS
+                        if (source / f"ladder-{ds}-ladder.json").exists()}}
+
+
+def published_provenance(profile: str = "full") -> dict[str, Any]:
+    """Facts about the shipped run for a chapter to quote: ``command``, ``commit`` (and
+    ``commit_short``), ``stockfish``, ``n_games`` (per dataset), and per dataset (``"A"``,
+    ``"B"``) the training run's ``minutes`` and ``steps`` and its best checkpoint's
+    ``best_minutes``, ``best_step`` and ``best_val_loss`` (from ``model-<ds>-metrics.jsonl``)."""
+    source = _published_dir(profile)
+    prov = json.loads((source / "provenance.json").read_text())
+    commit = prov.get("commit") or ""
+    facts: dict[str, Any] = {"command": prov.get("command"), "commit": commit or None,
+                             "commit_short": commit[:7] or None,
+                             "n_games": prov["config"]["n_games"], "stockfish": None}
+    for ds in DATASETS:
+        if ds not in prov:
+            continue
+        facts["stockfish"] = facts["stockfish"] or prov[ds].get("stockfish")
+        lines = (source / f"model-{ds}-metrics.jsonl").read_text().splitlines()
+        evals = [json.loads(line) for line in lines if line.strip()]
+        evals = [e for e in evals if e.get("val_loss") is not None]
+        best = min(evals, key=lambda e: e["val_loss"])
+        facts[ds] = {"minutes": evals[-1]["elapsed_s"] / 60, "steps": evals[-1]["step"],
+                     "best_minutes": best["elapsed_s"] / 60, "best_step": best["step"],
+                     "best_val_loss": best["val_loss"], "games": prov[ds].get("games")}
+    return facts
+# ------------------------------------------------------------------------ end published results
+
+
 def _command(args: argparse.Namespace) -> int:
     cfg = config(args.profile)
     if args.workers:

@@ -21,7 +21,7 @@ from html import escape
 import plotly.io as pio
 from IPython import get_ipython
 from IPython.core.formatters import format_display_data
-from IPython.display import HTML, display
+from IPython.display import HTML, DisplayObject, display
 
 # Set in the kernel's environment by ``book execute``: the output is for the static site.
 BOOK_ENV = "MINITRANSCEND_BOOK"
@@ -77,10 +77,14 @@ def glue(name: str, value: object, display: bool = True) -> None:
         prefix = "" if display else GLUE_PREFIX
         metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
         _display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
-    elif get_ipython() is not None:
-        _display({"text/plain": f"{name} = {format_value(value)}"}, raw=True)
     else:
-        print(f"{name} = {format_value(value)}")
+        # a Markdown/HTML object glued for the text: show its text, not its repr
+        text = (value.data if isinstance(value, DisplayObject) and isinstance(value.data, str)
+                else format_value(value))
+        if get_ipython() is not None:
+            _display({"text/plain": f"{name} = {text}"}, raw=True)
+        else:
+            print(f"{name} = {text}")
 
 
 _display = display  # ``glue`` has a parameter called ``display``
