@@ -1,5 +1,6 @@
 """The book's machinery: the Colab cell, the notebook conventions, links, and a full build."""
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -196,3 +197,25 @@ def test_the_whole_book_executes_builds_and_links():
     page = (html / "book" / "01_toy_world.html").read_text()
     assert "plotly-graph-div" in page and "<svg" in page  # figures and the static board
     assert (html / "_static" / book.PLOTLY_JS).is_file()
+    # every chapter ran as in a student's runtime: the book tools were unimportable
+    times = json.loads((ROOT / "_build" / "execution_times.json").read_text())
+    assert sorted(times["build_tools_blocked"]) == sorted(book.BUILD_TOOLS)
+    assert len(times["notebooks"]) == len(book.toc_notebooks(ROOT))
+    # the site typesets math and draws figures with no network: MathJax and plotly.js are local
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" /
+            "MathJax_Main-Regular.woff").is_file()
+    assert 'src="../_static/mathjax/tex-mml-chtml.js' in page and "cdn.jsdelivr" not in page
+    # the Colab button opens the generated plain notebook, pinned to the repository's branch
+    assert "colab.research.google.com/github/minitranscend/minitranscend/blob/main/book/colab/" \
+           "01_toy_world.ipynb" in page
+    # solutions are executed and accepted by their checkers (a failing assert stops the build)
+    executed = nbformat.read(ROOT / "_build" / "src" / "book" / "01_toy_world.ipynb", as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert outputs.count("right") >= 3
+    # bibliography labels are author-year, like the citations in the text
+    bib = (html / "book" / "bibliography.html").read_text()
+    assert "Zhang et al., 2024" in bib and "ZZS" not in bib
+    assert book.site_size(html) < 40e6
+    assert page.count("const THEBE_JS_URL") == 1  # Jupyter Book writes it twice

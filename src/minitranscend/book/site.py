@@ -313,6 +313,7 @@ def build(root: Path) -> Path:
     if not index.is_file():
         raise BookError(f"the build finished but {index} is missing")
     copy_mathjax(html_dir)
+    dedupe_inline_scripts(html_dir)
     n = point_colab_buttons(html_dir)
     leaks = machine_paths(html_dir, root)
     if leaks:
@@ -339,6 +340,32 @@ def point_colab_buttons(html_dir: Path) -> int:
             page.write_text(new, encoding="utf-8")
             count += n
     return count
+
+
+def dedupe_inline_scripts(html_dir: Path) -> int:
+    """Drop repeated identical one-line ``<script>`` blocks from every page; return how many.
+
+    Jupyter Book 1 registers sphinx-thebe's configuration script twice on every page (two
+    ``const THEBE_JS_URL = ...`` lines); the second is dead weight and declares the constants
+    again.
+    """
+    script = re.compile(r"^\s*<script>[^\n]*</script>\s*$")
+    removed = 0
+    for page in html_dir.rglob("*.html"):
+        if page.relative_to(html_dir).parts[0] == "_static":
+            continue
+        seen, out = set(), []
+        lines = page.read_text(encoding="utf-8").split("\n")
+        for line in lines:
+            if script.match(line):
+                if line in seen:
+                    continue
+                seen.add(line)
+            out.append(line)
+        if len(out) != len(lines):
+            removed += len(lines) - len(out)
+            page.write_text("\n".join(out), encoding="utf-8")
+    return removed
 
 
 def machine_paths(html_dir: Path, root: Path) -> list[str]:
