@@ -7,7 +7,8 @@ Needs kaleido (plotly's static image export) and a Chrome/Chromium it can find.
 import argparse
 from pathlib import Path
 
-from minitranscend.experiment import config, headline_figure, published
+from minitranscend.experiment import headline_figure, published
+from minitranscend.settings import experiment_config
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -17,7 +18,7 @@ if __name__ == "__main__":
     source = args.source or published("full")
     if source is None:
         raise SystemExit("no results: run `minitranscend experiment --profile full --publish` first")
-    fig = headline_figure(source, config("full"))
+    fig = headline_figure(source, experiment_config("full"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.write_image(args.out, scale=2)
     print(f"wrote {args.out}")

@@ -1,4 +1,5 @@
-"""minitranscend.analysis: held-out pairs, policy statistics, per-character temperature, sizes."""
+"""minitranscend.analysis and minitranscend.held_out: held-out states, policy statistics,
+per-character temperature, sizes."""
 import json
 import math
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minitranscend import analysis as an
+from minitranscend.held_out import held_out_states
 from minitranscend.model import GPT, GPTConfig
 from minitranscend.policy import MoveDistribution, apply_temperature
 from minitranscend.tokenizers import get_tokenizer
@@ -37,20 +39,24 @@ def _write_games(tmp_path, n_games=60, plies=12, seed=0):
     return tmp_path
 
 
-def test_held_out_pairs_are_validation_positions_with_the_played_move(tmp_path):
+def test_held_out_states_are_validation_positions_with_the_played_move(tmp_path):
     d = _write_games(tmp_path, n_games=200)
-    boards, moves = an.held_out_pairs(str(d), n=20, val_fraction=0.2, per_game=5)
-    assert len(boards) == len(moves) == 20
+    states = held_out_states(d, n=20, val_fraction=0.2, min_ply=0)
+    assert len(states) == 20
     records = {json.loads(line)["id"]: json.loads(line)["uci"].split()
                for line in (d / "shard-00000.jsonl").read_text().splitlines()}
-    val_ids = [g for g in records if is_val_game(g, 0.2)]
-    for b, m in zip(boards, moves):
-        assert m in b.legal_moves
+    val_ids = {g for g in records if is_val_game(g, 0.2)}
+    for game, b, m in states:
+        assert game in val_ids and m in b.legal_moves
         played = [x.uci() for x in b.move_stack]
-        # the position and its next move are a prefix of one held-out game
-        assert any(records[g][:len(played) + 1] == played + [m.uci()] for g in val_ids)
-    with pytest.raises(ValueError, match="held-out positions"):
-        an.held_out_pairs(str(d), n=10_000, val_fraction=0.2)
+        # the position and its next move are a prefix of its own held-out game
+        assert records[game][:len(played) + 1] == played + [m.uci()]
+    # spread over the held-out games (not the first few), with their ids for cluster intervals
+    assert len({s.game for s in states}) >= min(20, len(val_ids)) // 2
+    assert held_out_states(d, n=20, val_fraction=0.2, min_ply=0) == states  # seeded
+    assert all(s.board.ply() >= 4 for s in held_out_states(d, n=20, val_fraction=0.2))
+    with pytest.raises(ValueError, match="held-out states"):
+        held_out_states(d, n=10_000, val_fraction=0.2)
 
 
 def test_policy_stats_values_on_hand_made_distributions():

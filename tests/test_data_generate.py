@@ -15,9 +15,10 @@ import chess.pgn
 import pytest
 
 from minitranscend.data import GameRecord, iter_games
-from minitranscend.data.generate import game_over, game_plan, generate_games
+from minitranscend.data.generate import game_plan, generate_games
 from minitranscend.data.records import fingerprint
 from minitranscend.players import default_experts
+from minitranscend.referee import game_result, selfplay_rules
 from minitranscend.tokenizers import load_tokens
 
 N, SHARD, MAX_PLIES = 24, 8, 120
@@ -91,26 +92,31 @@ def test_game_plan_pairs_distinct_experts_in_both_colours():
     assert plans != [game_plan(1, i, 4) for i in range(400)]
 
 
-def test_game_over_rules():
+def test_selfplay_rules():
+    from minitranscend.players import RandomPlayer
+    from minitranscend.referee import play_game
+
+    rules = selfplay_rules(250)
     fool = chess.Board()
     for san in ["f3", "e5", "g4", "Qh4#"]:
         fool.push_san(san)
-    assert game_over(fool, 250) == ("0-1", "checkmate")
+    assert game_result(fool, rules) == ("0-1", "checkmate")
     stalemate = chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")
-    assert game_over(stalemate, 250) == ("1/2-1/2", "stalemate")
-    assert game_over(chess.Board("8/8/8/4k3/8/8/4K3/8 w - - 0 1"), 250) == ("1/2-1/2", "insufficient material")
+    assert game_result(stalemate, rules) == ("1/2-1/2", "stalemate")
+    assert game_result(chess.Board("8/8/8/4k3/8/8/4K3/8 w - - 0 1"), rules) == \
+        ("1/2-1/2", "insufficient material")
     rep = chess.Board()
     for _ in range(2):
         for san in ["Nf3", "Nf6", "Ng1", "Ng8"]:
-            assert game_over(rep, 250) is None
+            assert game_result(rep, rules) is None  # automatic: no draw while it is only claimable
             rep.push_san(san)
-    assert game_over(rep, 250) == ("1/2-1/2", "threefold repetition")
+    assert game_result(rep, rules) == ("1/2-1/2", "threefold repetition")
     fifty = chess.Board("8/8/8/4k3/8/8/4K3/R7 w - - 100 80")
-    assert game_over(fifty, 250) == ("1/2-1/2", "fifty moves")
-    b = chess.Board()
-    b.push_san("e4")
-    assert game_over(b, 1) == ("1/2-1/2", "ply cap")
-    assert game_over(b, 2) is None
+    assert game_result(fifty, rules) == ("1/2-1/2", "fifty moves")
+    g = play_game(RandomPlayer("w"), RandomPlayer("b"), selfplay_rules(1))
+    assert (g.result, g.termination, g.plies) == ("1/2-1/2", "ply cap", 1)
+    g = play_game(RandomPlayer("w"), RandomPlayer("b"), selfplay_rules(2))
+    assert g.plies == 2
 
 
 def test_same_seed_same_games_any_worker_count(dataset: Path, tmp_path: Path):

@@ -1,10 +1,12 @@
 """The experiment's bookkeeping and chapter 7's checkers (the pipeline itself runs in the book)."""
 import json
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
 
 from minitranscend import experiment as ex
+from minitranscend.settings import PROFILES, experiment_config, kg_config
 from minitranscend.exercises import check_gain_share, check_mixture_vote
 
 
@@ -17,13 +19,47 @@ def test_profiles_and_settings_tagged_folders(tmp_path, monkeypatch):
     # A and B differ in their experts, so in their folders; the same settings give the same folder
     assert ex.data_dir(ci, "A") != ex.data_dir(ci, "B")
     assert ex.data_dir(ci, "A") == ex.data_dir(ex.config("ci"), "A")
-    other = ex.config("ci")
-    other.experts["A"] = ex.diverse_experts(eps=0.1)
+    other = replace(ci, experts={**ci.experts, "A": ex.diverse_experts(eps=0.1)})
     assert ex.data_dir(other, "A") != ex.data_dir(ci, "A")
-    other.train = dict(ci.train, lr=1e-4)
+    other = replace(ci, train=dict(ci.train, lr=1e-4))
     assert ex.model_dir(other, "A") != ex.model_dir(ci, "A")
     with pytest.raises(ValueError, match="dataset"):
         ex.train_config(ci, "C")
+
+
+def test_folder_names_are_the_settings_hashes_of_before(tmp_path, monkeypatch):
+    # the names the shipped run's provenance and existing runs/ folders carry: a change here
+    # orphans every finished run
+    monkeypatch.setenv("MINITRANSCEND_RUNS", str(tmp_path))
+    names = {p: [f(ex.config(p), ds).name for ds in ex.DATASETS
+                 for f in (ex.data_dir, ex.model_dir, ex.ladder_dir)] for p in PROFILES}
+    assert names["ci"] == ["data-A-96d042a1", "model-A-fddc3f8a", "ladder-A-4a13138b",
+                           "data-B-0c812fd2", "model-B-3343eb71", "ladder-B-572a00df"]
+    assert names["full"] == ["data-A-112f2cdd", "model-A-d8008098", "ladder-A-e955aa8e",
+                             "data-B-6da28193", "model-B-145ee7d8", "ladder-B-dce80f13"]
+
+
+def test_one_settings_module_for_every_profile():
+    for profile in PROFILES:
+        cfg, kg = experiment_config(profile), kg_config(profile)
+        assert cfg.profile == kg.name == profile
+        assert set(cfg.match_taus) <= set(cfg.taus)
+        sizes = cfg.chapters
+        assert sizes.model_opponents and set(sizes.ladder) >= {"random", "sf-n10", "sf-n100"}
+        # the stamp of a stage leaves out what changes no result
+        assert "chapters" not in cfg.stamp() and "workers" not in cfg.stamp()
+        assert replace(cfg, workers=7).stamp() == cfg.stamp()
+        with pytest.raises(FrozenInstanceError):
+            cfg.n_games = 1
+    ci, full = experiment_config("ci"), experiment_config("full")
+    # one diversity threshold per profile: the paper's 100 in the full run (the shipped
+    # diversity.json used it), 5 on the ci profile's 200 games
+    assert (ci.diversity_min_count, full.diversity_min_count) == (5, 100)
+    assert full.match_taus == full.taus and ci.match_taus == (0.001, 1.0)
+    assert ci.chapters.model_opponents[-1] == ci.experts["A"][0].name
+    assert kg_config("full").transformer.steps > kg_config("ci").transformer.steps
+    with pytest.raises(ValueError, match="profile"):
+        kg_config("fast")
 
 
 def test_diverse_experts_differ_and_coinciding_share_the_habit():

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from minitranscend.kg import (CountLearner, ExpertConfig, GraphConfig, Vocab, count_learner_for,
+from minitranscend.kg import (CountLearner, GraphConfig, Vocab, count_learner_for,
                               generate_graph, make_experts, plurality_accuracy,
                               selection_condition, tempered_truth_probability)
 from minitranscend.kg.experiments import majority_relation_baseline, split_two_hops
+from minitranscend.kg.experts import ExpertPoolConfig
 from minitranscend.kg.graph import RELATION_BY_NAME, RELATIONS
 from minitranscend.kg.learners import pack_paragraphs
 
@@ -54,7 +55,7 @@ def test_names_are_unique_and_pronounceable():
 
 
 def test_expert_coverage_and_corruptions():
-    pool = make_experts(GRAPH, ExpertConfig(n_experts=40, coverage=0.3, seed=1))
+    pool = make_experts(GRAPH, ExpertPoolConfig(n_experts=40, coverage=0.3, seed=1))
     assert abs(pool.knows.mean() - 0.3) < 0.02
     # It states the truth exactly where it knows it; elsewhere a same-type, different entity.
     assert np.array_equal(pool.correct(), pool.knows)
@@ -64,14 +65,14 @@ def test_expert_coverage_and_corruptions():
         assert stated != fact.tail
         assert GRAPH.types[stated] == RELATION_BY_NAME[fact.relation].tail_type
     # Independent errors spread out; fully correlated errors all name the same decoy.
-    corr = make_experts(GRAPH, ExpertConfig(n_experts=40, coverage=0.3, correlation=1.0, seed=1))
+    corr = make_experts(GRAPH, ExpertPoolConfig(n_experts=40, coverage=0.3, correlation=1.0, seed=1))
     wrong_answers = [set(corr.beliefs[~corr.knows[:, j], j]) for j in range(len(GRAPH.facts))]
     assert all(len(w) <= 1 for w in wrong_answers)
     assert np.mean([len(set(pool.beliefs[~pool.knows[:, j], j])) for j in range(50)]) > 5
 
 
 def test_regional_experts_write_more_at_home():
-    cfg = ExpertConfig(n_experts=8, coverage=0.1, home_coverage=0.9, alpha=2.0,
+    cfg = ExpertPoolConfig(n_experts=8, coverage=0.1, home_coverage=0.9, alpha=2.0,
                        statements_per_expert=2000, seed=0)
     pool = make_experts(GRAPH, cfg)
     assert pool.knows[pool.home].mean() > 0.85 and pool.knows[~pool.home].mean() < 0.15
@@ -79,7 +80,7 @@ def test_regional_experts_write_more_at_home():
     per_fact_away = pool.writes[~pool.home].mean()
     assert 5 < per_fact_home / per_fact_away < 10   # exp(2) = 7.4
     with pytest.raises(ValueError, match="statements_per_expert"):
-        ExpertConfig(alpha=1.0)
+        ExpertPoolConfig(alpha=1.0)
 
 
 def test_count_learner_is_majority_vote_on_hand_built_counts():
@@ -91,12 +92,16 @@ def test_count_learner_is_majority_vote_on_hand_built_counts():
     assert np.allclose(tau1, [2 / 3, 0.5, 0.25])         # tau = 1 reproduces the vote shares
     sharp = tempered_truth_probability(learner.scores()[:1], truth[:1], 0.1)
     assert sharp[0] > 0.999
+    # a question with no possible answer (never written about, no candidates) is answered
+    # wrongly at every temperature, tau = 0 included
+    for tau in (0, 0.5, 1.0):
+        assert tempered_truth_probability(learner.scores(), truth, tau)[2] == 0.0
 
 
 def test_denoising_greedy_accuracy_rises_with_experts():
     acc = {}
     for k in (1, 5, 20, 100):
-        pool = make_experts(GRAPH, ExpertConfig(n_experts=k, coverage=0.2, seed=0))
+        pool = make_experts(GRAPH, ExpertPoolConfig(n_experts=k, coverage=0.2, seed=0))
         learner = count_learner_for(pool)
         acc[k] = (learner.accuracy(TRUTH, 0), learner.accuracy(TRUTH, 1.0), pool.accuracies().max())
     greedy = [acc[k][0] for k in (1, 5, 20, 100)]
@@ -112,7 +117,7 @@ def test_selection_condition_explains_the_tau1_gain():
     assert selection_condition(r_a, r_b, np.full(4, 0.5), np.full(4, 0.5)) == 0.0
     # Two symmetric experts: tau=1 gain over the best = condition/2 - accuracy gap/2 (exactly,
     # wherever both experts wrote about every fact).
-    pool = make_experts(GRAPH, ExpertConfig(n_experts=2, coverage=0.1, home_coverage=0.9, alpha=1.5,
+    pool = make_experts(GRAPH, ExpertPoolConfig(n_experts=2, coverage=0.1, home_coverage=0.9, alpha=1.5,
                                             statements_per_expert=6 * len(GRAPH.facts), seed=3))
     assert (pool.writes.sum(axis=0) > 0).all()
     r, g, accs = pool.correct().astype(float), pool.shares(), pool.accuracies()
@@ -155,3 +160,24 @@ def test_transformer_pipeline_learns_a_tiny_graph():
     assert 0 < transformer_accuracy(model, P, T, 1.0) <= 1
     cot = cot_accuracy(model, vocab, g.two_hops()[:5])
     assert set(cot) == {"bridge", "answer"}
+
+
+def test_transformer_trains_with_the_generic_loop_as_it_did_with_its_own():
+    """kg's transformer now trains with minitranscend.train.fit; on the same seed it reaches the
+    loss the chapter's own loop reached (2.486666440963745 after 20 steps, recorded with that
+    loop before it was removed), so the chapter's results do not change."""
+    from minitranscend.kg.learners import TransformerConfig, kg_learning_rate, pack_epochs, train_transformer
+
+    g = generate_graph(GraphConfig(n_countries=2, cities_per_country=2, people_per_city=1,
+                                   companies_per_country=1, rivers_per_country=1, n_languages=2,
+                                   n_currencies=2, seed=3))
+    vocab = Vocab(g)
+    X, Y = pack_epochs([vocab.fact(*f) for f in g.facts], 32, vocab.w("<bos>"),
+                       np.random.default_rng(0), min_rows=256)
+    cfg = TransformerConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=32, steps=20,
+                            learning_rate=1e-2, warmup=10)
+    model = train_transformer(X, Y, len(vocab), cfg)
+    assert model.final_loss == pytest.approx(2.486666440963745, abs=1e-5)
+    assert not model.training
+    assert kg_learning_rate(cfg, 9) == pytest.approx(1e-2 * (0.55 + 0.45 * np.cos(np.pi * 9 / 20)))
+

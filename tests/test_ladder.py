@@ -10,9 +10,9 @@ import json
 import pytest
 import torch
 
-from minitranscend.evaluation.ladder import (PlayerSpec, as_opponent, checkpoint_tag,
-                                             connect_opponents, evaluate_temperatures, expert_spec,
-                                             model_spec, plan_ladder)
+from minitranscend.evaluation.ladder import (LADDER, as_opponent, checkpoint_tag,
+                                             connect_opponents, evaluate_temperatures, plan_ladder)
+from minitranscend.player_specs import PlayerSpec, expert_spec, model_spec
 from minitranscend.evaluation.match import load_games
 from minitranscend.evaluation.ratings import Rung, default_ladder
 

@@ -4,8 +4,10 @@ import json
 import chess
 import pytest
 
-from minitranscend.evaluation.match import (MatchConfig, PlayerSpec, game_result, load_games,
-                                            pgn_games, play_game, run_match)
+from minitranscend.evaluation.match import MatchConfig, load_games, run_match
+from minitranscend.player_specs import PlayerSpec
+from minitranscend.referee import game_result, pgn_games, play_game
+from minitranscend.store import DamagedFileError
 from minitranscend.players import RandomPlayer, StockfishPlayer
 from minitranscend.engine import SearchLimit
 
@@ -47,8 +49,9 @@ def test_ply_cap_and_pgn_headers():
 
 
 def test_spec_strings_roundtrip():
-    for text in ("random", "stockfish:skill=3,nodes=200", "expert:default:2",
-                 "expert:eps=0.3,blind=N,nodes=100", "model:/tmp/x.pt:tau=0.1"):
+    for text in ("random", "stockfish:skill_level=3,nodes=200", "expert:default:2",
+                 "expert:eps=0.3,blind_spot=N,nodes=100", "model:/tmp/x.pt:tau=0.1",
+                 "model:/tmp/x.pt:tau=0,avoid_draws=false,name=m"):
         spec = PlayerSpec.parse(text)
         assert PlayerSpec.parse(str(spec)) == spec
     assert PlayerSpec.parse("model:C:/a/b.pt:tau=0.5").path == "C:/a/b.pt"
@@ -56,6 +59,38 @@ def test_spec_strings_roundtrip():
         PlayerSpec.parse("gnuchess")
     with pytest.raises(ValueError, match="unknown parameter"):
         PlayerSpec.parse("stockfish:nodez=3").build()
+
+
+def test_spec_values_are_checked_up_front():
+    assert PlayerSpec.parse("model:m.pt:avoid_draws=false").params["avoid_draws"] is False
+    assert PlayerSpec.parse("model:m.pt:avoid_draws=True").params["avoid_draws"] is True
+    for text, key in (("model:m.pt:avoid_draws=maybe", "avoid_draws"), ("model:m.pt:tau=-1", "tau"),
+                      ("model:m.pt:tau=inf", "tau"), ("stockfish:nodes=0", "nodes"),
+                      ("stockfish:skill_level=21", "skill_level"), ("expert:eps=1.5", "eps"),
+                      ("expert:blind_spot=X", "blind_spot"), ("stockfish:nodes=1.5", "nodes")):
+        with pytest.raises(ValueError, match=key):
+            PlayerSpec.parse(text)
+    with pytest.raises(ValueError, match="skill_level"):  # the old key names the new one
+        PlayerSpec.parse("stockfish:skill=3")
+
+
+def test_one_name_per_player():
+    from minitranscend.player_specs import model_label, model_spec
+
+    assert model_spec("m.pt", 0.001, "model-A").label == model_label("model-A", 0.001) == \
+        "model-A-tau0.001"
+    assert PlayerSpec.parse("model:m.pt:tau=1").label == "model-m-tau1"
+
+
+def test_a_damaged_games_file_raises_and_stays_intact(tmp_path):
+    lines = [json.dumps({"index": i, "result": "1-0"}) + "\n" for i in range(20)]
+    lines[2] = '{"index": 2, "res\n'  # line 3: damage no interrupted run makes
+    path = tmp_path / "games.jsonl"
+    path.write_text("".join(lines))
+    before = path.read_bytes()
+    with pytest.raises(DamagedFileError, match=r"games.jsonl:3"):
+        load_games(tmp_path)
+    assert path.read_bytes() == before
 
 
 def test_openings_shared_by_pairs_and_colours_alternate():
@@ -98,8 +133,7 @@ def test_ply_cap_adjudication_by_stockfish(tmp_path):
     import json as _json
 
     from minitranscend.engine import Engine
-    from minitranscend.evaluation.match import engine_adjudicator, play_game, run_match
-    from minitranscend.players import RandomPlayer
+    from minitranscend.evaluation.match import engine_adjudicator
 
     queen_up = "4k3/8/8/8/8/8/3QK3/8 w - - 0 1"  # White a queen up: decided
     with Engine() as eng:
@@ -122,3 +156,74 @@ def test_ply_cap_adjudication_by_stockfish(tmp_path):
     (plain / "match.json").write_text(_json.dumps(saved))
     assert run_match("random", "random", 2, plain, workers=1, max_plies=2, progress=False)["games"] == 2
     assert cfg["adjudicate"] == 400
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """{pid: command name} of every live descendant of ``pid`` (from /proc)."""
+    import os
+
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] == "Z":
+            continue
+        names[int(entry)] = name
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    out, todo = {}, [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out[c] = names[c]
+            todo.append(c)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+def test_sigterm_stops_the_workers_and_their_engines(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    script.write_text("from minitranscend.evaluation.match import run_match\n"
+                      "if __name__ == '__main__':\n"
+                      f"    run_match('stockfish:nodes=5000', 'expert:default:0', 200, {str(tmp_path / 'm')!r},"
+                      " workers=2, opening_plies=2, progress=False)\n")
+    parent = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:  # both workers up, each with its engine(s)
+            tree = _descendants(parent.pid)
+            if sum(n.startswith("stockfish") for n in tree.values()) >= 3:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"workers did not start: {tree}")
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=30)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(p) for p in tree):
+            time.sleep(0.2)
+        assert not [f"{p} {n}" for p, n in tree.items() if _alive(p)]
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -3,8 +3,6 @@ import chess
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from minitranscend.model import GPT, GPTConfig
 from minitranscend.players import Player
@@ -110,32 +108,15 @@ def test_history_models_refuse_a_board_without_history():
     assert move_distribution(model_for(tb), tb, chess.Board("8/8/8/4k3/8/8/3QK3/8 w - - 0 1")).probs.sum() == pytest.approx(1)
 
 
-probs_strategy = st.lists(st.floats(0.0, 1.0), min_size=2, max_size=40).filter(lambda p: sum(p) > 1e-3)
-
-
-@given(probs_strategy)
-@settings(max_examples=60, deadline=None)
-def test_temperature_properties(p):
-    p = np.asarray(p) / sum(p)
-    np.testing.assert_allclose(apply_temperature(p, 1.0), p, atol=1e-12)  # tau = 1: the model itself
-    zero = apply_temperature(p, 0.0)
-    top = p == p.max()
-    np.testing.assert_allclose(zero, top / top.sum())  # tau = 0: argmax, ties split evenly
-    for tau in (0.3, 2.0):
-        q = apply_temperature(p, tau)
-        assert q.sum() == pytest.approx(1.0) and (q[p == 0] == 0).all()
-    # lower temperature never lowers the mass of the most likely move
-    assert apply_temperature(p, 0.1)[np.argmax(p)] >= p[np.argmax(p)] - 1e-12
-
-
-def test_temperature_to_zero_concentrates_on_the_argmax():
-    p = np.array([0.30, 0.29, 0.2, 0.21])
-    masses = [apply_temperature(p, t)[0] for t in (1.0, 0.5, 0.1, 0.01, 0.001)]
-    assert masses == sorted(masses) and masses[-1] > 0.999999
-    big = apply_temperature(np.array([1e-300, 1.0 - 1e-300]), 0.001)  # stable in log space
-    assert np.isfinite(big).all() and big[1] == 1.0
-    with pytest.raises(ValueError):
-        apply_temperature(p, -1)
+def test_policy_tempers_with_the_one_operator():
+    """``policy.apply_temperature`` is :func:`minitranscend.temperature.apply_temperature` (its
+    properties are tested in test_temperature.py); a player refuses a temperature that is not one."""
+    from minitranscend import temperature
+    assert apply_temperature is temperature.apply_temperature
+    tok = MoveTokenizer()
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="temperature"):
+            ModelPlayer(model_for(tok), tok, tau=bad)
 
 
 class Speller(torch.nn.Module):

@@ -18,8 +18,10 @@ def test_low_temperature_is_majority_vote(seed, actions):
     rng = np.random.default_rng(seed)
     m = random_policy(rng, 20, actions)
     top2 = np.sort(m, axis=1)[:, -2:]
-    if np.any(top2[:, 1] / top2[:, 0] < 1.01):
-        return  # a near tie: tau = 1e-3 is not yet the limit there
+    if np.any(top2[:, 1] / top2[:, 0] < 1.02):
+        # a near tie: tau = 1e-3 is not yet the limit there. A runner-up at 1/ratio of the top
+        # keeps ratio^-1000 of its mass: 5e-5 at 1.01 (seed 180 fails by 1.4e-6), 3e-9 at 1.02
+        return
     rewards = rng.random((20, actions))
     assert toy.reward_at_temperature(m, rewards, 1e-3) == pytest.approx(
         toy.majority_vote_reward(m, rewards), abs=1e-6)
@@ -31,7 +33,7 @@ def test_low_temperature_is_majority_vote(seed, actions):
 @pytest.mark.parametrize("correlation", [0.0, 0.5, 1.0])
 def test_temperature_one_earns_the_average_expert(error, correlation):
     world = toy.ToyWorld(error=error, correlation=correlation, n_states=200)
-    experts = toy.make_experts(world)
+    experts = toy.expert_policies(world)
     rewards = toy.correct_rewards(world.n_states, world.n_actions)
     r1 = toy.reward_at_temperature(toy.mixture(experts), rewards, 1.0)
     assert r1 == pytest.approx(toy.expert_rewards(experts, rewards).mean(), abs=1e-12)
@@ -39,7 +41,7 @@ def test_temperature_one_earns_the_average_expert(error, correlation):
 
 def test_experts_have_the_accuracy_they_were_given():
     world = toy.ToyWorld(accuracies=(0.7, 0.2), spread=0.0, n_states=50)
-    experts = toy.make_experts(world)
+    experts = toy.expert_policies(world)
     np.testing.assert_allclose(experts.sum(axis=2), 1.0)
     np.testing.assert_allclose(experts[:, :, 0], [[0.7] * 50, [0.2] * 50])
     # favourite errors: all of the wrong mass on one action
@@ -92,7 +94,7 @@ def test_more_diverse_experts_vote_better():
 
 
 def test_weighted_mixture_and_bad_input():
-    experts = toy.make_experts(toy.ToyWorld(n_states=10))
+    experts = toy.expert_policies(toy.ToyWorld(n_states=10))
     np.testing.assert_allclose(toy.mixture(experts, weights=np.ones(5)), toy.mixture(experts))
     np.testing.assert_allclose(toy.mixture(experts, weights=[1, 0, 0, 0, 0]), experts[0])
     with pytest.raises(ValueError, match="correlation"):
@@ -100,7 +102,7 @@ def test_weighted_mixture_and_bad_input():
     with pytest.raises(ValueError, match="error"):
         toy.ToyWorld(error="gaussian")
     with pytest.raises(ValueError, match="temperature"):
-        toy.temperature(np.ones((1, 2)) / 2, -1.0)
+        toy.reward_at_temperature(np.ones((1, 2)) / 2, np.ones((1, 2)), -1.0)
 
 
 def test_chapter_1_checkers_accept_right_and_explain_wrong_answers():

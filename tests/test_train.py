@@ -12,8 +12,9 @@ from minitranscend.data.records import GameRecord, write_jsonl_shard
 from minitranscend.model import GPT, GPTConfig
 from minitranscend.policy import ModelPlayer, move_distribution
 from minitranscend.tokenizers import CharTokenizer, MoveTokenizer
-from minitranscend.train import (CheckpointError, FitState, TrainConfig, build_dataset, fit, is_val_game,
-                                 learning_rate, load_checkpoint, loss_figure, read_metrics, train)
+from minitranscend.train import (CheckpointError, FitConfig, FitState, TrainConfig, build_dataset, fit,
+                                 is_val_game, learning_rate, load_checkpoint, loss_figure, read_metrics,
+                                 train)
 
 torch.set_num_threads(1)  # tiny models: one thread is faster, and far faster on a busy machine
 
@@ -82,6 +83,23 @@ def test_resume_is_bit_for_bit(data_dir, tmp_path):
     assert len(read_metrics(tmp_path / "half" / "metrics.jsonl")) == 3
 
 
+
+def test_resume_after_a_kill_between_log_and_checkpoint(data_dir, tmp_path):
+    """A kill can leave metrics.jsonl ahead of ckpt.pt (an evaluation logged, its checkpoint not
+    yet written) and with a torn last line: the resumed run logs as the uninterrupted one."""
+    full = cfg_for(data_dir, tmp_path / "full", max_iters=8, lr_decay_iters=8)
+    train(full)
+    killed = replace(full, out=str(tmp_path / "killed"), max_iters=4)
+    train(killed)
+    with open(tmp_path / "killed" / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"step": 8, "train_loss": 9.9, "val_loss": 9.9}) + "\n")
+        fh.write('{"step": 8, "train_lo')  # torn by the kill
+    train(replace(killed, max_iters=8))
+    ra, rb = read_metrics(tmp_path / "full" / "metrics.jsonl"), read_metrics(tmp_path / "killed" / "metrics.jsonl")
+    assert [(r["step"], r["train_loss"], r["val_loss"]) for r in ra] == \
+        [(r["step"], r["train_loss"], r["val_loss"]) for r in rb]
+
+
 def test_checkpoint_errors(data_dir, tmp_path):
     train(cfg_for(data_dir, tmp_path, max_iters=2, eval_interval=2))
     path = tmp_path / "ckpt.pt"
@@ -141,7 +159,7 @@ def test_learning_rate_schedule():
 
 
 def test_fit_is_reusable_with_any_batches():
-    """The generic loop, as the knowledge-graph chapter uses it: learn to copy the input."""
+    """The generic loop with no chess in it: learn to copy the input, any schedule."""
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=16, block_size=8, n_layer=1, n_head=2, n_embd=32))
 
@@ -150,10 +168,23 @@ def test_fit_is_reusable_with_any_batches():
         x = torch.randint(0, 16, (16, 8), generator=g)
         return x, x
 
-    cfg = TrainConfig(max_iters=60, lr=1e-2, warmup_iters=5, eval_interval=60, eval_iters=2, progress=False)
-    state = fit(model, get_batch, cfg)
+    optimizer = model.configure_optimizers(0.0, 1e-2, (0.9, 0.95), "cpu")
+    lrs = []
+
+    def schedule(step, elapsed_s):
+        lrs.append(step)
+        return 1e-2 * min(1.0, (step + 1) / 5)
+
+    state = fit(model, get_batch, optimizer, schedule,
+                FitConfig(max_iters=60, eval_interval=60, eval_iters=2, progress=False))
     assert isinstance(state, FitState) and state.step == 60
     assert state.last_eval["val_loss"] < 0.5 < np.log(16)
+    assert state.train_loss is not None and set(range(60)) <= set(lrs)
+    # without evaluation the loop never asks for validation batches
+    asked = []
+    fit(model, lambda split, i: asked.append(split) or get_batch(split, i), optimizer, schedule,
+        FitConfig(max_iters=3, eval_interval=None, progress=False))
+    assert asked == ["train"] * 3
 
 
 def test_cli_with_a_config_file(data_dir, tmp_path, capsys):

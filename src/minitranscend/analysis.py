@@ -3,10 +3,9 @@
 Everything here works on *exact* move distributions (:func:`minitranscend.policy.move_distributions`)
 rather than on samples, so a number printed in the book does not wobble from run to run:
 
-* :func:`held_out_pairs` — (position, the expert's actual next move) from the validation games,
-  i.e. games the model never trained on (the split of :func:`minitranscend.train.is_val_game`);
 * :func:`policy_stats` — illegal-move mass, top-1 agreement with the experts, the experts' moves'
-  log-loss and the entropy, averaged over those positions;
+  log-loss and the entropy, averaged over held-out positions
+  (:func:`minitranscend.held_out.held_out_states`: games the model never trained on);
 * :func:`entropy_curve` — mean entropy of ``p_tau`` for many temperatures (re-tempering one
   distribution per position, which is exact for move-level temperature);
 * :func:`per_char_temperature` — what the paper's *per-character* temperature does to a
@@ -16,18 +15,24 @@ rather than on samples, so a number printed in the book does not wobble from run
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 import chess
 import numpy as np
+import torch
+
+from .model import GPT, PRESETS
+from .policy import apply_temperature, move_distributions
+from .tokenizers import get_tokenizer
+from .train import TrainConfig, model_config_for
 
 # H100 SXM dense bf16 peak (NVIDIA's datasheet, without sparsity): the ceiling for GPU estimates.
 H100_BF16_PEAK_FLOPS = 989e12
 
 # Measured before the project began on the 2-core course machine, fp32, 2 threads
 # (/work/shared/reference/pilot_measurements.md, 2026-11-22): (what, params, tokens per second).
+# Used in chapter 4.
 PILOT_CPU_THROUGHPUT = (
     ("chars, context 512, 4 x 128", 0.87e6, 13_600),
     ("chars, context 512, 6 x 256", 4.9e6, 3_200),
@@ -36,39 +41,10 @@ PILOT_CPU_THROUGHPUT = (
 )
 
 
-def held_out_pairs(data_dir: str, n: int = 200, val_fraction: float = 0.05, per_game: int = 20,
-                   min_ply: int = 0, seed: int = 0) -> tuple[list[chess.Board], list[chess.Move]]:
-    """``n`` positions of the held-out games with the move the expert actually played there.
-
-    Up to ``per_game`` random plies of each validation game (boards keep their move history, so
-    move-history models can read them). Raises if the held-out games hold fewer than ``n``.
-    """
-    from .data import iter_games
-    from .train import is_val_game
-
-    rng = random.Random(seed)
-    boards: list[chess.Board] = []
-    moves: list[chess.Move] = []
-    for game in iter_games(data_dir):
-        if len(boards) >= n:
-            break
-        if not is_val_game(game.id, val_fraction) or game.n_plies <= min_ply:
-            continue
-        game_moves = game.moves
-        plies = range(min_ply, len(game_moves))
-        for ply in sorted(rng.sample(plies, min(per_game, len(plies)))):
-            boards.append(game.board_after(ply))
-            moves.append(game_moves[ply])
-    if len(boards) < n:
-        raise ValueError(f"only {len(boards)} held-out positions in {data_dir}, {n} wanted: "
-                         "generate more games, raise per_game, or ask for fewer")
-    return boards[:n], moves[:n]
-
-
 def distributions(model, tokenizer, boards: Sequence[chess.Board], batch_size: int = 64) -> list:
-    """:func:`~minitranscend.policy.move_distributions` in batches (bounded memory)."""
-    from .policy import move_distributions
+    """:func:`~minitranscend.policy.move_distributions` in batches (bounded memory).
 
+    Used in chapters 4 and 5."""
     out = []
     for i in range(0, len(boards), batch_size):
         out.extend(move_distributions(model, tokenizer, list(boards[i:i + batch_size])))
@@ -96,7 +72,8 @@ def policy_stats(model, tokenizer, boards: Sequence[chess.Board], moves: Sequenc
     """How well the model imitates the experts on positions it never saw.
 
     Pass ``dists`` (from :func:`distributions`) to avoid recomputing them.
-    """
+
+    Used in chapter 4."""
     if len(boards) != len(moves) or not boards:
         raise ValueError(f"need as many moves as boards (> 0), got {len(boards)} and {len(moves)}")
     dists = list(dists) if dists is not None else distributions(model, tokenizer, boards)
@@ -115,12 +92,16 @@ def policy_stats(model, tokenizer, boards: Sequence[chess.Board], moves: Sequenc
 
 
 def entropy_curve(dists: Sequence, taus: Sequence[float]) -> np.ndarray:
-    """Mean entropy (nats) of the tempered distributions, one value per ``tau``."""
+    """Mean entropy (nats) of the tempered distributions, one value per ``tau``.
+
+    Used in chapter 5."""
     return np.array([np.mean([d.at_temperature(t).entropy() for d in dists]) for t in taus])
 
 
 def top_moves(dist, board: chess.Board, k: int = 8) -> list[tuple[str, float]]:
-    """The ``k`` most likely moves as ``(SAN, probability)``, most likely first."""
+    """The ``k`` most likely moves as ``(SAN, probability)``, most likely first.
+
+    Used in chapter 5."""
     order = np.argsort(-dist.probs, kind="stable")[:k]
     return [(board.san(dist.moves[i]), float(dist.probs[i])) for i in order]
 
@@ -133,9 +114,8 @@ def per_char_temperature(word_probs: Mapping[str, float], tau: float, end: str =
     ``P(prefix + c) / P(prefix)``. The paper tempers each of those softmaxes separately; the
     result is in general NOT ``p(word)^(1/tau)`` renormalised, because a first character shared
     by many words collects all their mass. ``tau = 0`` is greedy decoding (ties split evenly).
-    """
-    from .policy import apply_temperature
 
+    Used in chapter 5."""
     words = {w + end: float(p) for w, p in word_probs.items() if p > 0}
     if not words:
         raise ValueError("word_probs needs at least one word with positive probability")
@@ -159,10 +139,6 @@ def per_char_temperature(word_probs: Mapping[str, float], tau: float, end: str =
 def count_params(config) -> int:
     """Parameters of ``GPT(config)`` (nanoGPT's count: without position embeddings), built on
     the meta device so the paper's 50M model costs no memory or time."""
-    import torch
-
-    from .model import GPT
-
     with torch.device("meta"):
         return GPT(config).num_params()
 
@@ -171,13 +147,9 @@ def preset_table(tokenizers: Sequence[str] = ("char", "move", "board"),
                  presets: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """One row per model preset: its shape, the parameter count with each tokenizer (``None``
     where the preset does not fit the tokenizer, e.g. a board-only head), and the training
-    FLOPs per token (6N + attention) of the first tokenizer that fits, at its context."""
-    import torch
+    FLOPs per token (6N + attention) of the first tokenizer that fits, at its context.
 
-    from .model import GPT, PRESETS
-    from .tokenizers import get_tokenizer
-    from .train import TrainConfig, model_config_for
-
+    Used in chapter 4."""
     rows = []
     for name in presets or list(PRESETS):
         arch = PRESETS[name]
@@ -204,13 +176,17 @@ def preset_table(tokenizers: Sequence[str] = ("char", "move", "board"),
 def gpu_tokens_per_s(flops_per_token: float, mfu: float = 0.3,
                      peak_flops: float = H100_BF16_PEAK_FLOPS) -> float:
     """An EXPECTATION, not a measurement: tokens/s if training reached ``mfu`` of the peak.
-    Small models are launch-bound and fall far short of it; large ones get close."""
+    Small models are launch-bound and fall far short of it; large ones get close.
+
+    Used in chapter 4."""
     return mfu * peak_flops / flops_per_token
 
 
 def training_summary(metrics: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """Final step, training time, tokens, best validation loss and median throughput from the
-    rows of ``metrics.jsonl`` (:func:`minitranscend.train.read_metrics`)."""
+    rows of ``metrics.jsonl`` (:func:`minitranscend.train.read_metrics`).
+
+    Used in chapter 4."""
     if not metrics:
         raise ValueError("no metrics rows: has the model been trained?")
     last = metrics[-1]

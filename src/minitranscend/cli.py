@@ -6,7 +6,8 @@ Each area owns its sub-commands in its own module, through one function
     minitranscend data generate|lichess|stats|tokenize   (minitranscend.data.cli)
     minitranscend train --config ...                     (minitranscend.train)
     minitranscend eval reward|match|ratings              (minitranscend.evaluation.cli)
-    minitranscend experiment ...                         (minitranscend.experiment)
+    minitranscend experiment ...                         (minitranscend.experiment.cli)
+    minitranscend kg run|sample                          (minitranscend.kg)
     minitranscend book execute|build                     (minitranscend.book)
     minitranscend info                                   (here)
 """
@@ -15,7 +16,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import platform
 import sys
+
+import torch
+
+from . import __version__
+from .engine import StockfishNotFoundError, find_stockfish, stockfish_version
 
 # Modules that contribute sub-commands. A module that is missing is skipped, so a partial
 # checkout still has a working CLI.
@@ -30,13 +37,6 @@ COMMAND_MODULES = (
 
 
 def _info(args: argparse.Namespace) -> int:
-    import platform
-
-    import torch
-
-    from . import __version__
-    from .engine import StockfishNotFoundError, find_stockfish, stockfish_version
-
     info = {"minitranscend": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "cuda": torch.cuda.is_available()}
     try:
@@ -67,8 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .engine import StockfishNotFoundError
-
     try:
         return int(args.func(args) or 0)
     except StockfishNotFoundError as e:

@@ -44,6 +44,8 @@ def find_stockfish(path: str | os.PathLike | None = None) -> str:
 
     Looks at ``path``, then ``$STOCKFISH_PATH``, then ``PATH``, then the usual install
     directories (Debian puts it in ``/usr/games``, which is not on every user's PATH).
+
+    Used in chapter 6.
     """
     explicit = path or os.environ.get("STOCKFISH_PATH")
     if explicit:
@@ -77,7 +79,10 @@ def _version_of(path: str) -> str:
 
 
 def stockfish_version(path: str | os.PathLike | None = None) -> str:
-    """The engine's own name string, e.g. ``'Stockfish 15.1'``. Recorded with every result."""
+    """The engine's own name string, e.g. ``'Stockfish 15.1'``. Recorded with every result.
+
+    Used in chapter 6.
+    """
     return _version_of(find_stockfish(path))
 
 
@@ -104,7 +109,10 @@ class EngineSettings:
 
 @dataclass(frozen=True)
 class SearchLimit:
-    """How long Stockfish thinks per move. Exactly one kind of limit is usual; all are allowed."""
+    """How long Stockfish thinks per move. Exactly one kind of limit is usual; all are allowed.
+
+    Used in chapter 6.
+    """
 
     nodes: int | None = None
     depth: int | None = None
@@ -130,6 +138,8 @@ class Engine:
 
     If the process dies (killed, crashed, pipe closed) the request is retried on a fresh
     process up to ``retries`` times, so one bad moment does not end an hour-long run.
+
+    Used in chapter 6.
     """
 
     def __init__(self, settings: EngineSettings = EngineSettings(), path: str | None = None,

@@ -34,9 +34,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import chess
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
+
+from .temperature import softmax_at_temperature
+from .tokenizers import MOVE_SPECIALS, MoveTokenizer
 
 # name -> architecture (block_size is the default context; tokenizers with short sequences pass
 # their own). "tiny" trains on a 2-core CPU in minutes; "chessformer-50m" is the paper's model.
@@ -54,6 +58,9 @@ POLICY_HEADS = ("pool", "fromto")
 
 @dataclass
 class GPTConfig:
+    """The architecture: sizes, context, attention direction, output head.
+
+    Used in chapter 4."""
     vocab_size: int
     block_size: int
     n_layer: int = 4
@@ -91,6 +98,10 @@ class GPTConfig:
 
 
 class SelfAttention(nn.Module):
+    """Multi-head self-attention (causal, or bidirectional for board models).
+
+    Used in chapter 4."""
+
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
@@ -112,6 +123,10 @@ class SelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
+    """The block's feed-forward part: Linear, GELU, Linear.
+
+    Used in chapter 4."""
+
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
@@ -124,7 +139,9 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x)).
+
+    Used in chapter 4."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -146,10 +163,6 @@ def fromto_index() -> tuple[torch.Tensor, torch.Tensor]:
     r, q) indexes the promotion terms, 0 (a zero column) for plain moves. The two specials
     (``<pad>``, ``<bos>``) get ``pair = -1``; the head gives them -inf.
     """
-    import chess
-
-    from .tokenizers import MOVE_SPECIALS, MoveTokenizer
-
     tok = MoveTokenizer()
     pair = torch.full((tok.vocab_size,), -1, dtype=torch.long)
     promo = torch.zeros(tok.vocab_size, dtype=torch.long)
@@ -165,7 +178,10 @@ def fromto_index() -> tuple[torch.Tensor, torch.Tensor]:
 class FromToHead(nn.Module):
     """``logit(from, to) = q(h_from) . k(h_to) / sqrt(n_embd)`` over the 64 square tokens,
     gathered into move-id order; promotions add ``u_piece . h_to`` (the model can tell a queen
-    from an under-promotion)."""
+    from an under-promotion).
+
+    Used in chapter 4.
+    """
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -190,6 +206,10 @@ class FromToHead(nn.Module):
 
 
 class GPT(nn.Module):
+    """The transformer: embeddings, blocks, final LayerNorm and the output head.
+
+    Used in chapter 4."""
+
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.config = config
@@ -291,15 +311,20 @@ class GPT(nn.Module):
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Sample tokens one at a time (causal models only), cropping to the last block_size."""
+        """Sample tokens one at a time (causal models only), cropping to the last block_size.
+
+        ``temperature`` is the package's one operator
+        (:func:`minitranscend.temperature.softmax_at_temperature`; 0 = greedy, ties split
+        evenly), applied after keeping only the ``top_k`` most likely tokens."""
         if not self.config.causal:
             raise ValueError("generate() needs a causal model")
         for _ in range(max_new_tokens):
             logits, _ = self(idx[:, -self.config.block_size:])
-            logits = logits[:, -1, :] / max(temperature, 1e-8)
+            logits = logits[:, -1, :].float()
             if top_k is not None:
                 v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
                 logits[logits < v[:, [-1]]] = -float("inf")
-            nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
+            probs = softmax_at_temperature(logits.cpu().numpy(), temperature)
+            nxt = torch.multinomial(torch.from_numpy(probs).to(logits.device), 1, generator=generator)
             idx = torch.cat((idx, nxt), dim=1)
         return idx

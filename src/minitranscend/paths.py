@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROFILES = ("ci", "full")
+from .settings import PROFILES, check_profile
+
+# PROFILES is re-exported for the modules that read it here (book.site, data.cli); its home is
+# minitranscend.settings.
+__all__ = ["PROFILES", "repo_root", "runs_root", "run_dir"]
 
 
 def repo_root(start: Path | None = None) -> Path | None:
@@ -23,6 +27,9 @@ def repo_root(start: Path | None = None) -> Path | None:
 
 
 def runs_root() -> Path:
+    """The folder holding every profile's runs (see the module's docstring).
+
+    Used in chapter 4."""
     env = os.environ.get("MINITRANSCEND_RUNS")
     if env:
         return Path(env)
@@ -31,10 +38,10 @@ def runs_root() -> Path:
 
 
 def run_dir(profile: str, *parts: str) -> Path:
-    """``runs/<profile>/<parts...>``, created on demand."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; use one of {PROFILES}")
-    d = runs_root() / profile
+    """``runs/<profile>/<parts...>``, created on demand.
+
+    Used in chapters 2 and 6."""
+    d = runs_root() / check_profile(profile)
     for p in parts:
         d = d / p
     d.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,9 @@ treat a noisy expert, a Stockfish level and a trained transformer alike:
   player, the experts, a model), or ``None``; the per-state reward uses it instead of sampling;
 * ``describe()`` returns the settings that go into PGN headers and result files.
 
-Model players live in :mod:`minitranscend.policy` and implement the same interface.
+Model players live in :mod:`minitranscend.policy` and implement the same interface. Players
+are named, described as spec strings and built in worker processes by
+:mod:`minitranscend.player_specs`; games between them are played by :mod:`minitranscend.referee`.
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ class Closing:
 
 
 class RandomPlayer(Closing):
-    """Plays a uniformly random legal move: the bottom rung of every ladder."""
+    """Plays a uniformly random legal move: the bottom rung of every ladder. Used in chapter 6."""
 
     def __init__(self, name: str = "random", seed: int = 0) -> None:
         self.name = name
@@ -139,7 +141,10 @@ class ExpertConfig:
 
 
 class StockfishPlayer(Closing):
-    """Stockfish at a given Skill Level and search limit (a ladder rung or an expert's engine)."""
+    """Stockfish at a given Skill Level and search limit (a ladder rung or an expert's engine).
+
+    Used in chapter 6.
+    """
 
     def __init__(self, name: str, limit: SearchLimit, skill_level: int | None = None,
                  threads: int = 1, hash_mb: int = 16, engine_path: str | None = None) -> None:
@@ -173,7 +178,10 @@ class StockfishPlayer(Closing):
 
 
 class Expert(Closing):
-    """A Stockfish-backed expert (see :class:`ExpertConfig`) with a reproducible error stream."""
+    """A Stockfish-backed expert (see :class:`ExpertConfig`) with a reproducible error stream.
+
+    Used in chapters 5, 6.
+    """
 
     def __init__(self, config: ExpertConfig, seed: int = 0, engine_path: str | None = None) -> None:
         self.config = config

@@ -18,8 +18,9 @@ estimating it by sampling:
   ``illegal_mass = 1 - sum`` of the unnormalised legal probabilities: the chance that the
   model's next "word" is not a legal move.
 
-Temperature is applied at the move level, ``p_tau(m) ∝ p(m)^(1/tau)`` (:func:`apply_temperature`):
-this is the quantity the theory is about. The paper instead samples characters one at a time
+Temperature is applied at the move level, ``p_tau(m) ∝ p(m)^(1/tau)`` (the one operator of
+:mod:`minitranscend.temperature`, imported here as :func:`apply_temperature`): this is the
+quantity the theory is about. The paper instead samples characters one at a time
 at temperature tau and retries illegal output (:func:`sample_char_move`); ``ModelPlayer(mode=
 "paper")`` plays that way for comparison, and :func:`move_distribution` with ``char_tau`` gives
 its exact per-attempt distribution.
@@ -40,8 +41,9 @@ import torch
 from torch.nn import functional as F
 
 from .players import Closing
-
-
+from .temperature import (apply_temperature, check_tau, log_softmax_at_temperature,
+                          softmax_at_temperature)
+from .train.checkpoints import load_checkpoint
 
 @dataclass
 class MoveDistribution:
@@ -67,28 +69,6 @@ class MoveDistribution:
     def entropy(self) -> float:
         p = self.probs[self.probs > 0]
         return float(-(p * np.log(p)).sum())
-
-
-def apply_temperature(probs: np.ndarray | Sequence[float], tau: float) -> np.ndarray:
-    """``p^(1/tau)`` renormalised, computed in log space (stable for tau = 0.001).
-
-    ``tau = 0`` is the limit: the argmax, with exact ties splitting the mass evenly (so the
-    limit is symmetric and still a distribution). ``tau = 1`` returns ``probs`` normalised.
-    Zero probabilities stay zero at every tau > 0.
-    """
-    p = np.asarray(probs, dtype=np.float64)
-    if tau < 0:
-        raise ValueError(f"temperature must be >= 0, got {tau}")
-    if p.ndim != 1 or len(p) == 0 or (p < 0).any() or not np.isfinite(p).all() or p.sum() <= 0:
-        raise ValueError("probs must be a non-empty 1-D array of non-negative numbers with a positive sum")
-    if tau == 0:
-        top = p == p.max()
-        return top / top.sum()
-    with np.errstate(divide="ignore"):
-        logp = np.log(p) / tau
-    logp -= logp.max()
-    q = np.exp(logp)
-    return q / q.sum()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,11 +210,10 @@ def _char_distributions(model, tokenizer, boards: Sequence[chess.Board],
     for i, ((_, _, _, score_at, score_tok), moves) in enumerate(zip(trees, per_board)):
         flat_at = torch.tensor([a for at in score_at for a in at], device=device)
         flat_tok = torch.tensor([c for s in score_tok for c in s], device=device)
-        logits = model.lm_head(h[i, flat_at]).float()
-        if char_tau is not None:
-            logits = logits / char_tau if char_tau > 0 else torch.where(
-                logits == logits.max(-1, keepdim=True).values, 0.0, -torch.inf)
-        lp_chars = F.log_softmax(logits, dim=-1).double().gather(-1, flat_tok[:, None]).squeeze(-1).cpu()
+        # every character's softmax (at the paper's per-character temperature), in float64
+        logits = model.lm_head(h[i, flat_at]).double().cpu().numpy()
+        lp = log_softmax_at_temperature(logits, 1.0 if char_tau is None else char_tau)
+        lp_chars = torch.from_numpy(np.take_along_axis(lp, flat_tok.cpu().numpy()[:, None], -1)[:, 0])
         owner = torch.tensor([k for k, s in enumerate(score_tok) for _ in s])
         lp = torch.zeros(len(moves), dtype=torch.float64).index_add_(0, owner, lp_chars)
         total = torch.logsumexp(lp, 0)
@@ -250,7 +229,9 @@ def _char_distributions(model, tokenizer, boards: Sequence[chess.Board],
 
 def move_distributions(model: torch.nn.Module, tokenizer, boards: Sequence[chess.Board],
                        char_tau: float | None = None) -> list[MoveDistribution]:
-    """:func:`move_distribution` for many positions, batched for throughput."""
+    """:func:`move_distribution` for many positions, batched for throughput.
+
+    Used in chapter 6."""
     if not boards:
         return []
     was_training = model.training
@@ -276,6 +257,8 @@ def move_distribution(model: torch.nn.Module, tokenizer, board: chess.Board,
     character's softmax first; the result is then the exact distribution of one sampling attempt
     of :func:`sample_char_move` conditioned on producing a legal move (its ``illegal_mass`` is the
     chance that an attempt fails). Move-level temperature: ``.at_temperature(tau)``.
+
+    Used in chapter 5.
     """
     return move_distributions(model, tokenizer, [board], char_tau)[0]
 
@@ -291,7 +274,9 @@ def sample_char_move(model: torch.nn.Module, tokenizer, board: chess.Board, tau:
     """The paper's way to play: sample up to ``max_chars`` characters one at a time at
     temperature ``tau`` (0 = greedy), read the first space-separated word as SAN, and try again
     up to ``retries`` times in total if it is not a legal move. ``None`` if every attempt failed
-    (the paper scores that game as lost)."""
+    (the paper scores that game as lost). ``tau = 0`` among exactly tied characters draws one
+    evenly, as :func:`minitranscend.temperature.softmax_at_temperature` says."""
+    tau = check_tau(tau)
     if _kind(tokenizer) != "char":
         raise ValueError("sample_char_move needs a char tokenizer")
     _check_history(board)
@@ -308,13 +293,10 @@ def sample_char_move(model: torch.nn.Module, tokenizer, board: chess.Board, tau:
             out: list[int] = []
             for _ in range(max_chars):
                 logits, _ = model(torch.tensor([ids[-block:]], device=device))
-                logits = logits[0, -1].float().cpu().double().numpy()
-                if tau == 0:
-                    c = int(np.argmax(logits))
-                else:
-                    z = logits / tau
-                    p = np.exp(z - z.max())
-                    c = int(rng.choice(len(p), p=p / p.sum()))
+                p = softmax_at_temperature(logits[0, -1].float().cpu().double().numpy(), tau)
+                support = np.flatnonzero(p)
+                # greedy with one best character draws nothing (the random stream stays as it was)
+                c = int(support[0]) if tau == 0 and len(support) == 1 else int(rng.choice(len(p), p=p))
                 if c == space and out:
                     break  # the first word is complete
                 ids.append(c)
@@ -385,12 +367,14 @@ class ModelPlayer(Closing):
     """A trained model as a :class:`minitranscend.players.Player`.
 
     ``mode="move"``: sample from the exact legal-move distribution at move-level temperature
-    ``tau`` (``tau = 0``: argmax, random among exact ties). ``mode="paper"`` (char tokenizer
-    only): the paper's per-character sampling with retries; ``choose`` raises
-    :class:`ModelForfeit` when it fails, which a match scores as a loss.
+    ``tau`` (``tau = 0``: argmax, random among ties; see :mod:`minitranscend.temperature`).
+    ``mode="paper"`` (char tokenizer only): the paper's per-character sampling with retries;
+    ``choose`` raises :class:`ModelForfeit` when it fails, which a match scores as a loss.
     ``distribution(board)`` is exact in both modes (for "paper": conditioned on a legal move).
     ``avoid_draws``: apply :func:`avoid_draws_when_ahead` (mode "move" only) — for models that
     cannot see the game's history.
+
+    Used in chapter 5.
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer, tau: float = 1.0, name: str | None = None,
@@ -400,9 +384,7 @@ class ModelPlayer(Closing):
             raise ValueError(f"mode must be 'move' or 'paper', got {mode!r}")
         if mode == "paper" and _kind(tokenizer) != "char":
             raise ValueError("mode='paper' samples characters; it needs a char tokenizer")
-        if tau < 0:
-            raise ValueError(f"temperature must be >= 0, got {tau}")
-        self.model, self.tokenizer, self.tau, self.mode = model.eval(), tokenizer, float(tau), mode
+        self.model, self.tokenizer, self.tau, self.mode = model.eval(), tokenizer, check_tau(tau), mode
         self.name = name or f"model-{tokenizer.name}-tau{tau:g}"
         self.meta = meta or {}
         self.max_chars, self.retries = max_chars, retries
@@ -413,7 +395,6 @@ class ModelPlayer(Closing):
     @classmethod
     def from_checkpoint(cls, path: str, tau: float = 1.0, name: str | None = None, seed: int = 0,
                         mode: str = "move", device: str = "cpu") -> "ModelPlayer":
-        from .train import load_checkpoint
         model, tokenizer, meta = load_checkpoint(path, device)
         return cls(model, tokenizer, tau, name, seed, mode, meta)
 

@@ -20,17 +20,27 @@ Every tokenizer has ``name``, ``vocab`` (list of token strings; the id is the in
 Datasets are tokenized once into the "compact tokenized form" — one flat ``uint16`` token array
 and ``int64`` offsets (game i is ``tokens[offsets[i]:offsets[i+1]]``) — saved as
 ``tokens-<name>.npz`` beside the shards (:func:`tokenize_dataset`, :func:`load_tokens`).
+
+Imports go one way: this module reads game records through :mod:`minitranscend.data.records`
+(which imports nothing of ours), so the data commands that tokenize what they generate
+(:mod:`minitranscend.data.generate`, ``.lichess``, ``.cli``) can import this module at the top.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import chess
 import numpy as np
+from tqdm.auto import tqdm
+
+from .data.records import fingerprint, iter_games
+from .store import atomic_write_bytes
 
 MoveLike = chess.Move | str
 
@@ -87,7 +97,9 @@ def _replay(moves: Iterable[MoveLike]) -> chess.Board:
 
 
 class CharTokenizer(Tokenizer):
-    """The paper's character tokenizer: id = position in ``' #+-.0123456789;=BKNOQRabcdefghx'``."""
+    """The paper's character tokenizer: id = position in ``' #+-.0123456789;=BKNOQRabcdefghx'``.
+
+    Used in chapter 3."""
 
     name = "char"
 
@@ -237,7 +249,9 @@ def all_uci_moves() -> list[str]:
 
 
 class MoveTokenizer(Tokenizer):
-    """One token per possible UCI move; ``<pad>`` = 0 and ``<bos>`` (game start) = 1."""
+    """One token per possible UCI move; ``<pad>`` = 0 and ``<bos>`` (game start) = 1.
+
+    Used in chapter 3."""
 
     name = "move"
     pad_id = PAD_ID
@@ -311,7 +325,10 @@ class BoardTokenizer(Tokenizer):
     board is mirrored (``board.mirror()``: ranks flipped, colours swapped), so the model always
     plays "white" and need not learn each pattern twice. Move ids then refer to the mirrored
     board too; always go through :meth:`move_id` / :meth:`move_ids` / :meth:`decode_move_id`,
-    which un-mirror."""
+    which un-mirror.
+
+    Used in chapter 3.
+    """
 
     name = "board"
     seq_len = 64 + 1 + 4 + 1
@@ -427,7 +444,9 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {"char": CharTokenizer, "move": MoveTok
 
 
 def get_tokenizer(name: str, **options: Any) -> Tokenizer:
-    """A tokenizer by name; ``options`` go to its constructor (``canonical=True`` for "board")."""
+    """A tokenizer by name; ``options`` go to its constructor (``canonical=True`` for "board").
+
+    Used in chapter 4."""
     try:
         return TOKENIZERS[name](**options)
     except KeyError:
@@ -444,7 +463,7 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
 
 # == datasets in compact tokenized form ==========================================================
 def _record_moves(game: Any) -> list[MoveLike]:
-    """UCI strings of a GameRecord (or a list of moves), without importing the data package."""
+    """UCI strings of a GameRecord, or a plain list of moves as given."""
     if hasattr(game, "uci_moves"):
         return game.uci_moves
     return list(game)
@@ -456,12 +475,12 @@ def tokenize_games(games: Iterable[Any], tokenizer: Tokenizer,
 
     ``games`` are GameRecords or move lists. Game i is ``tokens[offsets[i]:offsets[i + 1]]``:
     ``<bos>`` + moves for the move tokenizer, the ``;1.e4 ...`` text for the char tokenizer.
+
+    Used in chapter 3.
     """
     if not hasattr(tokenizer, "encode_game_array"):
         raise ValueError(f"the {tokenizer.name!r} tokenizer encodes single positions, not games; "
                          "tokenize boards on the fly with BoardTokenizer.encode_board")
-    from tqdm.auto import tqdm
-
     chunks, lengths = [], [0]
     for g in tqdm(games, desc=f"tokenize {tokenizer.name}", unit="game", disable=not progress):
         a = tokenizer.encode_game_array(_record_moves(g))  # type: ignore[attr-defined]
@@ -495,19 +514,17 @@ def tokens_path(data_dir: str | os.PathLike, name: str) -> Path:
 def save_tokens(path: str | os.PathLike, tokenizer: Tokenizer, tokens: np.ndarray,
                 offsets: np.ndarray, game_ids: np.ndarray, fingerprint: str = "") -> Path:
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, tokens=tokens.astype(np.uint16), offsets=offsets.astype(np.int64),
+    buf = io.BytesIO()
+    np.savez(buf, tokens=tokens.astype(np.uint16), offsets=offsets.astype(np.int64),
              game_ids=np.asarray(game_ids, dtype=np.int64),
              tokenizer=np.array(json.dumps(tokenizer.to_dict())), fingerprint=np.array(fingerprint))
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
 def tokenize_dataset(data_dir: str | os.PathLike, tokenizer: Tokenizer | str,
                      progress: bool = True) -> Path:
     """Tokenize every game of a shard directory into ``tokens-<name>.npz`` beside the shards."""
-    from .data.records import fingerprint, iter_games
-
     tok = get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
     ids: list[int] = []
 
@@ -523,7 +540,10 @@ def tokenize_dataset(data_dir: str | os.PathLike, tokenizer: Tokenizer | str,
 
 def load_tokens(data_dir: str | os.PathLike, name: str, check: bool = True) -> TokenizedGames:
     """Load ``tokens-<name>.npz``; with ``check`` refuse a file made from other shards than the
-    current ones (it would silently train on stale data)."""
+    current ones (it would silently train on stale data).
+
+    Used in chapter 3.
+    """
     path = tokens_path(data_dir, name)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; create it with "
@@ -533,7 +553,6 @@ def load_tokens(data_dir: str | os.PathLike, name: str, check: bool = True) -> T
                             tokenizer=tokenizer_from_dict(json.loads(str(z["tokenizer"]))),
                             fingerprint=str(z["fingerprint"]))
     if check:
-        from .data.records import fingerprint
         current = fingerprint(data_dir)
         if current != tg.fingerprint:
             raise ValueError(f"{path} was made from different shards than those now in {data_dir}; "
@@ -551,9 +570,9 @@ def measure_throughput(games: Sequence[Any], tokenizer: Tokenizer) -> dict[str, 
     cost is dominated by python-chess (SAN needs legal-move generation), which varies by machine.
     ``seconds`` is this process's CPU time (tokenizing is single-threaded), so other work on a
     shared machine does not distort the rate as wall-clock time would.
-    """
-    import time
 
+    Used in chapter 3.
+    """
     t0 = time.process_time()
     if isinstance(tokenizer, BoardTokenizer):
         items = 0

@@ -11,6 +11,8 @@ the experts' distributions, Zhang et al. 2024). Sampling it at temperature ``tau
 
     p_tau(a) = m(a)^(1/tau) / sum_b m(b)^(1/tau)      (softmax of log m at temperature tau)
 
+(:func:`minitranscend.temperature.apply_temperature`, the one operator every chapter uses)
+
 - at ``tau = 1`` the model earns exactly the experts' *average* reward (the mixture is linear);
 - as ``tau -> 0`` it plays the mixture's argmax, a **majority vote** of the experts, which can
   beat the *best* expert when the experts' mistakes are diverse — and cannot when they all
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .temperature import apply_temperature
+
 
 @dataclass
 class ToyWorld:
@@ -35,6 +39,8 @@ class ToyWorld:
         1 = every expert makes the same mistake).
     spread: each expert's accuracy varies by up to +-spread from state to state, so some
         states are hard for one expert and easy for another.
+
+    Used in chapter 1.
     """
     accuracies: tuple[float, ...] = (0.45, 0.4, 0.4, 0.35, 0.3)
     n_states: int = 500
@@ -55,7 +61,7 @@ class ToyWorld:
             raise ValueError(f"accuracies must be probabilities in [0, 1], got {self.accuracies}")
 
 
-def make_experts(world: ToyWorld) -> np.ndarray:
+def expert_policies(world: ToyWorld) -> np.ndarray:
     """The experts' policies, ``[n_experts, n_states, n_actions]``; action 0 is right."""
     rng = np.random.default_rng(world.seed)
     k, s, a = len(world.accuracies), world.n_states, world.n_actions
@@ -83,30 +89,13 @@ def correct_rewards(n_states: int, n_actions: int) -> np.ndarray:
 
 
 def mixture(experts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """What a model trained on all experts' data learns: their (weighted) average policy."""
+    """What a model trained on all experts' data learns: their (weighted) average policy.
+
+    Used in chapter 1."""
     if weights is None:
         return experts.mean(axis=0)
     w = np.asarray(weights, dtype=float)
     return np.tensordot(w / w.sum(), experts, axes=1)
-
-
-def temperature(policy: np.ndarray, tau: float) -> np.ndarray:
-    """``policy^(1/tau)`` renormalised per state; ``tau = 0`` is the argmax, ties split evenly.
-
-    Computed in log space so that tiny ``tau`` does not overflow; actions with probability 0
-    stay at 0 at every temperature (a softmax over log-probabilities cannot revive them).
-    """
-    policy = np.asarray(policy, dtype=float)
-    if tau < 0:
-        raise ValueError(f"temperature must be >= 0, got {tau}")
-    if tau == 0:
-        top = policy >= policy.max(axis=-1, keepdims=True) - 1e-12
-        return top / top.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        logits = np.log(policy) / tau
-    logits -= logits.max(axis=-1, keepdims=True)
-    w = np.exp(logits)
-    return w / w.sum(axis=-1, keepdims=True)
 
 
 def expected_reward(policy: np.ndarray, rewards: np.ndarray) -> float:
@@ -116,11 +105,13 @@ def expected_reward(policy: np.ndarray, rewards: np.ndarray) -> float:
 
 def reward_at_temperature(policy: np.ndarray, rewards: np.ndarray, tau: float) -> float:
     """r(tau): the expected reward of sampling ``policy`` at temperature ``tau``."""
-    return expected_reward(temperature(policy, tau), rewards)
+    return expected_reward(apply_temperature(policy, tau), rewards)
 
 
 def majority_vote_reward(policy: np.ndarray, rewards: np.ndarray) -> float:
-    """The reward of the argmax (the limit tau -> 0)."""
+    """The reward of the argmax (the limit tau -> 0).
+
+    Used in chapter 1."""
     return reward_at_temperature(policy, rewards, 0.0)
 
 
@@ -154,8 +145,10 @@ class Curve:
 
 
 def temperature_curve(world: ToyWorld, taus: np.ndarray, label: str = "") -> Curve:
-    """r(tau) for the mixture of ``world``'s experts at every tau in ``taus``."""
-    experts = make_experts(world)
+    """r(tau) for the mixture of ``world``'s experts at every tau in ``taus``.
+
+    Used in chapter 1."""
+    experts = expert_policies(world)
     rewards = correct_rewards(world.n_states, world.n_actions)
     m = mixture(experts)
     model = np.array([reward_at_temperature(m, rewards, float(t)) for t in taus])
@@ -165,17 +158,21 @@ def temperature_curve(world: ToyWorld, taus: np.ndarray, label: str = "") -> Cur
 
 def sweep_experts(n_experts: list[int], accuracy: float, correlation: float = 0.0,
                   n_states: int = 500, n_actions: int = 5, seed: int = 0) -> np.ndarray:
-    """Majority-vote reward with 1, 2, ... equally accurate experts: more voices, less noise."""
+    """Majority-vote reward with 1, 2, ... equally accurate experts: more voices, less noise.
+
+    Used in chapter 1."""
     out = []
     for k in n_experts:
         world = ToyWorld(accuracies=(accuracy,) * k, n_states=n_states, n_actions=n_actions,
                          correlation=correlation, spread=0.0, seed=seed)
-        experts = make_experts(world)
+        experts = expert_policies(world)
         out.append(majority_vote_reward(mixture(experts), correct_rewards(n_states, n_actions)))
     return np.array(out)
 
 
 def single_state_reward(mix: list[float] | np.ndarray, tau: float) -> float:
-    """r(tau) of one state whose action 0 is right: ``m0^(1/tau) / sum_a m_a^(1/tau)``."""
+    """r(tau) of one state whose action 0 is right: ``m0^(1/tau) / sum_a m_a^(1/tau)``.
+
+    Used in chapter 1."""
     m = np.asarray(mix, dtype=float)[None, :]
     return reward_at_temperature(m, correct_rewards(1, m.shape[1]), tau)

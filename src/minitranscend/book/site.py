@@ -29,7 +29,7 @@ import nbformat
 import yaml
 
 from ..notebook import BOOK_ENV
-from ..paths import PROFILES
+from ..settings import PROFILES
 from .runtime import BUILD_TOOLS, blocked_in, student_environment
 
 PLOTLY_JS = "plotly.min.js"  # copied from the installed plotly into the site's _static/

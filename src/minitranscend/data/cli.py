@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..paths import PROFILES, run_dir
+from ..store import atomic_write_json
 
 
 def _default_out(args: argparse.Namespace, name: str) -> Path:
@@ -47,9 +48,8 @@ def _stats(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else run_dir(args.profile, "data", "experts")
     stats = dataset_stats(iter_games(data))
     stats["diversity"] = diversity(iter_games(data), max_ply=args.max_ply, min_count=args.min_count)
-    text = json.dumps(stats, indent=2)
-    (data / "stats.json").write_text(text + "\n")
-    print(text)
+    atomic_write_json(data / "stats.json", stats, indent=2)
+    print(json.dumps(stats, indent=2))
     return 0
 
 

@@ -13,19 +13,17 @@ Why it is built this way:
   ``shard-k.jsonl`` to ``*.tmp`` files renamed when complete. A killed run loses at most the
   shards in flight; a rerun of the same command skips complete shards, so nothing is
   duplicated or lost.
-* **Game end.** A game ends on checkmate, stalemate, insufficient material, the 75-move rule or
-  fivefold repetition (``board.outcome()``), and also — as Lichess and most servers do — as a
-  draw as soon as a position occurs for the third time (``threefold repetition``) or 50 moves
-  pass without a capture or pawn move (``fifty moves``). We do *not* use
-  ``outcome(claim_draw=True)``: it also draws when a repetition *could* be claimed with the next
-  move, which needs a legal-move search every ply and ends games one move earlier than they
-  are actually drawn. Games reaching ``max_plies`` are scored ``1/2-1/2`` with termination
+* **Game end.** The referee (:func:`minitranscend.referee.play_game`) plays every game by
+  :func:`~minitranscend.referee.selfplay_rules`: the rules of chess, plus — as Lichess and most
+  servers do — a draw as soon as a position occurs for the third time (``threefold
+  repetition``) or 50 moves pass without a capture or pawn move (``fifty moves``), not when a
+  draw *could* be claimed with the next move (which ends games one move earlier than they are
+  actually drawn). Games reaching ``max_plies`` are scored ``1/2-1/2`` with termination
   ``ply cap``.
 """
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import multiprocessing.util
 import os
 import random
@@ -35,13 +33,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import chess
-import chess.pgn
 from tqdm.auto import tqdm
 
 from .. import __version__
 from ..engine import stockfish_version
 from ..players import Expert, ExpertConfig
-from .records import GameRecord, count_lines, fingerprint
+from ..referee import GameResult, GameRules, play_game, selfplay_rules
+from ..store import atomic_write_json, atomic_write_text
+from ..tokenizers import MoveTokenizer, tokenize_dataset
+from ..workers import completed, worker_pool, worker_state
+from .records import GameRecord, count_lines, fingerprint, iter_games
 
 DEFAULT_SHARD_SIZE = 100
 PGN_DATE = "????.??.??"  # fixed (unknown) date: identical runs give identical bytes
@@ -78,81 +79,49 @@ def game_plan(seed: int, game_id: int, n_experts: int) -> tuple[int, int, int, i
     return white, black, rng.getrandbits(62), rng.getrandbits(62)
 
 
-def termination_name(t: chess.Termination) -> str:
-    return t.name.lower().replace("_", " ")
-
-
-def game_over(board: chess.Board, max_plies: int) -> tuple[str, str] | None:
-    """``(result, termination)`` if the game ends in this position (rules in the module docstring)."""
-    outcome = board.outcome(claim_draw=False)
-    if outcome is not None:
-        return outcome.result(), termination_name(outcome.termination)
-    if board.is_repetition(3):
-        return "1/2-1/2", "threefold repetition"
-    if board.halfmove_clock >= 100:
-        return "1/2-1/2", "fifty moves"
-    if len(board.move_stack) >= max_plies:
-        return "1/2-1/2", "ply cap"
-    return None
-
-
-def play_game(game_id: int, experts: Sequence[Expert], seed: int, max_plies: int,
+def play_selfplay_game(game_id: int, experts: Sequence[Expert], seed: int, max_plies: int,
               engine_version: str) -> tuple[GameRecord, str]:
-    """Play game ``game_id``; return its record and its PGN text."""
+    """Play game ``game_id`` (pairing and seeds from :func:`game_plan`) by the referee's
+    self-play rules; return its record and its PGN text."""
     w, b, w_seed, b_seed = game_plan(seed, game_id, len(experts))
     white, black = experts[w], experts[b]
-    white.new_game(w_seed)
-    if black is not white:
-        black.new_game(b_seed)
-    board = chess.Board()
-    while (end := game_over(board, max_plies)) is None:
-        board.push((white if board.turn == chess.WHITE else black).choose(board))
-    result, termination = end
-    record = GameRecord(id=game_id, white=white.name, black=black.name, result=result,
-                        termination=termination, uci=" ".join(m.uci() for m in board.move_stack))
-    return record, pgn_text(record, board, white.config, black.config, engine_version)
 
+    def headers(g: GameResult, white: Expert, black: Expert, rules: GameRules) -> dict[str, str]:
+        return {"Event": EVENT, "Site": "minitranscend", "Date": PGN_DATE, "Round": str(game_id),
+                "White": g.white, "Black": g.black, "Result": g.result,
+                "Termination": g.termination, "PlyCount": str(g.plies),
+                "WhiteSettings": white.config.header(), "BlackSettings": black.config.header(),
+                "Engine": engine_version}
 
-def pgn_text(record: GameRecord, board: chess.Board, white: ExpertConfig, black: ExpertConfig,
-             engine_version: str) -> str:
-    game = chess.pgn.Game.from_board(board)
-    h = game.headers
-    h["Event"] = EVENT
-    h["Site"] = "minitranscend"
-    h["Date"] = PGN_DATE
-    h["Round"] = str(record.id)
-    h["White"] = record.white
-    h["Black"] = record.black
-    h["Result"] = record.result
-    h["Termination"] = record.termination
-    h["PlyCount"] = str(record.n_plies)
-    h["WhiteSettings"] = white.header()
-    h["BlackSettings"] = black.header()
-    h["Engine"] = engine_version
-    return str(game)
+    g = play_game(white, black, selfplay_rules(max_plies), seeds=(w_seed, b_seed),
+                          pgn_headers=headers)
+    record = GameRecord(id=game_id, white=g.white, black=g.black, result=g.result,
+                        termination=g.termination, uci=" ".join(g.moves))
+    return record, g.pgn
 
 
 # -- worker processes ----------------------------------------------------------------------------
-_WORKER: dict[str, Any] = {}
-
-
 def _init_worker(configs: list[ExpertConfig], seed: int, max_plies: int, engine_path: str | None,
                  engine_version: str) -> None:
     experts = [Expert(c, engine_path=engine_path) for c in configs]
-    _WORKER.update(experts=experts, seed=seed, max_plies=max_plies, engine_version=engine_version)
+    worker_state("generate").update(experts=experts, seed=seed, max_plies=max_plies,
+                                    engine_version=engine_version)
     # Close the engines when the worker exits normally (multiprocessing runs these finalizers;
     # a terminated worker's Stockfish processes exit on their own when their stdin closes).
     multiprocessing.util.Finalize(None, _close_worker, exitpriority=10)
 
 
 def _close_worker() -> None:
-    for e in _WORKER.get("experts", []):
+    w = worker_state("generate")
+    for e in w.get("experts", []):
         e.close()
+    w.clear()
 
 
 def _worker_play(game_id: int) -> tuple[int, str, str]:
-    record, pgn = play_game(game_id, _WORKER["experts"], _WORKER["seed"], _WORKER["max_plies"],
-                            _WORKER["engine_version"])
+    w = worker_state("generate")
+    record, pgn = play_selfplay_game(game_id, w["experts"], w["seed"], w["max_plies"],
+                                     w["engine_version"])
     return game_id, record.to_json(), pgn
 
 
@@ -192,9 +161,7 @@ def _write_manifest(out: Path, ident: dict[str, Any], n_games: int, complete: bo
                 "draw_rules": "outcome(claim_draw=False) + automatic threefold repetition "
                               "and fifty-move draws; ply cap scored 1/2-1/2",
                 "complete": complete, **(extra or {})}
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    atomic_write_json(out / MANIFEST, manifest, indent=2)
     return manifest
 
 
@@ -264,12 +231,10 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
                     collect(*_worker_play(g))
             finally:
                 _close_worker()
-                _WORKER.clear()
         elif ids:
-            ctx = mp.get_context("spawn")  # safe everywhere (macOS, notebooks, threads)
-            with ctx.Pool(workers, initializer=_init_worker,
-                          initargs=(experts, seed, max_plies, engine_path, engine_version)) as pool:
-                for res in pool.imap_unordered(_worker_play, ids, chunksize=1):
+            with worker_pool(workers, _init_worker,
+                             (experts, seed, max_plies, engine_path, engine_version)) as pool:
+                for res in completed(pool.submit(_worker_play, g) for g in ids):
                     collect(*res)
     finally:
         bar.close()
@@ -279,22 +244,16 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
         "n_games": n_games, "n_plies": records_plies, "n_shards": len(shards),
         "fingerprint": fingerprint(out)})
     if tokenize:
-        from ..tokenizers import MoveTokenizer, tokenize_dataset
         tokenize_dataset(out, MoveTokenizer(), progress=False)
     return manifest
 
 
 def _write_shard(out: Path, k: int, games: list[tuple[str, str]]) -> None:
     name = shard_name(k)
-    tmp = out / f"{name}.pgn.tmp"
-    tmp.write_text("\n\n".join(pgn for _, pgn in games) + "\n\n", encoding="utf-8")
-    os.replace(tmp, out / f"{name}.pgn")
+    atomic_write_text(out / f"{name}.pgn", "\n\n".join(pgn for _, pgn in games) + "\n\n")
     # JSONL last: its presence with the right line count is what marks the shard complete.
-    tmp = out / f"{name}.jsonl.tmp"
-    tmp.write_text("".join(rec + "\n" for rec, _ in games), encoding="utf-8")
-    os.replace(tmp, out / f"{name}.jsonl")
+    atomic_write_text(out / f"{name}.jsonl", "".join(rec + "\n" for rec, _ in games))
 
 
 def _count_plies(out: Path) -> int:
-    from .records import iter_games
     return sum(g.n_plies for g in iter_games(out))

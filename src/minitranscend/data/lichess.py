@@ -30,6 +30,8 @@ import chess.pgn
 from tqdm.auto import tqdm
 
 from .. import __version__
+from ..store import atomic_write_json
+from ..tokenizers import MoveTokenizer, tokenize_dataset
 from .records import RESULTS, GameRecord, fingerprint, shard_paths, write_jsonl_shard
 
 COUNT_KEYS = ("read", "kept", "skipped_unfinished", "skipped_malformed", "skipped_elo",
@@ -42,7 +44,7 @@ def open_pgn(path: str | os.PathLike) -> io.TextIOBase:
     if not path.exists():
         raise FileNotFoundError(f"no PGN file at {path}; Lichess dumps are at https://database.lichess.org/")
     if path.suffix == ".zst":
-        import zstandard
+        import zstandard  # optional: only .zst dumps need it
 
         raw = open(path, "rb")
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
@@ -133,6 +135,8 @@ def read_lichess(path: str | os.PathLike, max_elo: int | None = None,
     Returns ``(games, counts)``: ``games`` is a generator of :class:`GameRecord` (ids 0, 1, ...
     in file order of the kept games); ``counts`` is a dict that the generator fills as it runs
     (final once the generator is exhausted). ``limit`` stops after that many *kept* games.
+
+    Used in chapter 2.
     """
     keep_tc = time_control_filter(time_controls)
     counts = dict.fromkeys(COUNT_KEYS, 0)
@@ -221,8 +225,7 @@ def convert_lichess(in_path: str | os.PathLike, out_dir: str | os.PathLike,
     manifest = {"kind": "lichess", "args": args, "counts": counts, "n_games": counts["kept"],
                 "n_plies": n_plies, "n_shards": k, "minitranscend": __version__,
                 "python_chess": chess.__version__, "fingerprint": fingerprint(out), "complete": True}
-    mpath.write_text(json.dumps(manifest, indent=2) + "\n")
+    atomic_write_json(mpath, manifest, indent=2)
     if tokenize:
-        from ..tokenizers import MoveTokenizer, tokenize_dataset
         tokenize_dataset(out, MoveTokenizer(), progress=False)
     return manifest

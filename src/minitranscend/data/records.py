@@ -14,14 +14,15 @@ A dataset is a directory of ``shard-00000.jsonl, shard-00001.jsonl, ...`` (see
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import chess
+
+from ..store import atomic_write_text, file_digest
 
 RESULTS = ("1-0", "0-1", "1/2-1/2")
 SHARD_GLOB = "shard-*.jsonl"
@@ -110,7 +111,10 @@ def shard_paths(directory: str | os.PathLike) -> list[Path]:
 
 
 def iter_games(path_or_dir: str | os.PathLike) -> Iterator[GameRecord]:
-    """Stream the games of one ``.jsonl`` file, or of every ``shard-*.jsonl`` in a directory in order."""
+    """Stream the games of one ``.jsonl`` file, or of every ``shard-*.jsonl`` in a directory in order.
+
+    Used in chapters 2, 3, 4, 6, 7.
+    """
     path = Path(path_or_dir)
     if path.is_dir():
         files = shard_paths(path)
@@ -133,18 +137,6 @@ def iter_games(path_or_dir: str | os.PathLike) -> Iterator[GameRecord]:
                     raise ValueError(f"{f}:{lineno}: bad game record ({e})") from None
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``<path>.tmp``, fsync, then rename over ``path``: a reader (or a run
-    killed halfway) never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_jsonl_shard(path: str | os.PathLike, games: Iterable[GameRecord]) -> None:
     """Write games atomically, so a reader never sees half a shard."""
     atomic_write_text(path, "".join(g.to_json() + "\n" for g in games))
@@ -159,37 +151,4 @@ def fingerprint(directory: str | os.PathLike) -> str:
     """sha256 over the JSONL shards' bytes, concatenated in order: equal fingerprints mean the
     same games in the same order, however they are split into shards (PGN copies, manifests
     and token files are not part of it)."""
-    h = hashlib.sha256()
-    for p in shard_paths(directory):
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
-def read_jsonl_prefix(path: str | os.PathLike, parse: Callable[[dict], Any] = lambda rec: rec) -> list:
-    """``parse(record)`` for every complete line of an append-only JSONL file, up to the first
-    torn or unreadable one, which (with everything after it) is cut off the file.
-
-    Why: a run killed mid-write leaves half a line; cutting it lets the resumed run append on a
-    fresh line instead of gluing its first record to the fragment. ``parse`` raising
-    ValueError/KeyError/TypeError counts as unreadable.
-    """
-    path = Path(path)
-    out: list = []
-    if not path.exists():
-        return out
-    good = 0
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            try:
-                out.append(parse(json.loads(raw)))
-            except (ValueError, KeyError, TypeError):
-                break
-            good += len(raw)
-    if good < path.stat().st_size:
-        with open(path, "r+b") as f:
-            f.truncate(good)
-    return out
+    return file_digest(shard_paths(directory), "sha256")

@@ -21,11 +21,15 @@ from typing import Any, Iterable
 
 import chess
 
+from ..players import Expert
 from .records import GameRecord
 
 
 def normalized_entropy(counts: Iterable[int]) -> float:
-    """H(p) / log|support| of the empirical distribution ``counts``; 0 when the support is one."""
+    """H(p) / log|support| of the empirical distribution ``counts``; 0 when the support is one.
+
+    Used in chapter 2.
+    """
     c = [x for x in counts if x > 0]
     if len(c) <= 1:
         return 0.0
@@ -52,6 +56,8 @@ def diversity(games: Iterable[GameRecord], max_ply: int = 16, min_count: int = 1
     Returns ``{"diversity", "n_states", "max_ply", "min_count"}`` (diversity is NaN when no state is
     common enough), plus ``"states"`` — ``[(fen, visits, support, normalized entropy)]`` sorted by
     visits — with ``return_states``.
+
+    Used in chapters 2, 7.
     """
     table = state_move_counts(games, max_ply)
     rows = []
@@ -73,7 +79,7 @@ def dataset_stats(games: Iterable[GameRecord], bin_width: int = 10) -> dict[str,
 
     ``players`` (games and mean score per player name) is filled only when there are at most 50
     names — expert datasets; a Lichess dataset has thousands of players and gets ``{}``.
-    The histogram's bins are ``[edges[i], edges[i+1])`` plies."""
+    The histogram's bins are ``[edges[i], edges[i+1])`` plies. Used in chapter 2."""
     lengths: list[int] = []
     results: Counter = Counter()
     terminations: Counter = Counter()
@@ -139,9 +145,9 @@ def expert_disagreement(experts: Iterable[Any], states: Iterable[str],
     move without the random error (:meth:`~minitranscend.players.Expert.own_move`). Returns ``{"n_states", "disagree"`` (share
     of states where not all experts choose the same move), ``"mean_distinct"`` (distinct moves
     per state), ``"moves"`` (per state, the moves in UCI in expert order)``}``.
-    """
-    from ..players import Expert
 
+    Used in chapter 2.
+    """
     boards = [chess.Board.from_epd(s)[0] for s in states]
     per_expert: list[list[str]] = []
     for config in experts:
@@ -165,8 +171,6 @@ def expert_mixture(experts: Iterable[Any], board: chess.Board,
     distribution (:meth:`~minitranscend.players.Expert.distribution`: slips spread over the legal
     moves, the rest on its habit move and its engine move).
     """
-    from ..players import Expert
-
     configs = list(experts)
     if not configs:
         raise ValueError("expert_mixture needs at least one expert")

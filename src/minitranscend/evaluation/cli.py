@@ -5,16 +5,18 @@ Players are given as spec strings (see ``minitranscend eval match --help``)::
     minitranscend eval match --a expert:default:0 --b "stockfish:nodes=100" --games 20 --out runs/ci/m1
     minitranscend eval reward --positions fens.txt --policy random --policy expert:default:0 \\
         --policy oracle --depth 8 --out runs/ci/reward
-    minitranscend eval ratings --matches runs/ci/m1 runs/ci/m2 --anchor sf-n100 --out runs/ci/ratings
+    minitranscend eval ratings --matches runs/ci/m1 runs/ci/m2 --anchor random --out runs/ci/ratings
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
-from .match import DEFAULT_MAX_PLIES, SPEC_HELP
+from ..player_specs import PlayerSpec, spec_help
+from ..referee import DEFAULT_MAX_PLIES
+from ..store import atomic_write_csv, atomic_write_json
+from .ratings import ANCHOR
 
 
 def _limit(args):
@@ -52,7 +54,6 @@ def _read_positions(path: str):
 
 
 def _reward(args: argparse.Namespace) -> int:
-    from .match import PlayerSpec
     from .reward import (analyse_positions, describe_analysis, evaluate_rewards, summarize_rewards,
                          write_reward_results)
 
@@ -109,12 +110,8 @@ def _ratings(args: argparse.Namespace) -> int:
     meta = {"method": "maximum-likelihood Elo (Bradley-Terry, draws = half wins), bootstrap over games",
             "anchor": args.anchor, "anchor_rating": args.anchor_rating, "n_games": len(games),
             "glicko2_pinned": pinned, "matches": [str(d) for d in args.matches]}
-    (out / "ratings.json").write_text(json.dumps({**meta, "ratings": rows}, indent=2))
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(out / "ratings.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
+    atomic_write_json(out / "ratings.json", {**meta, "ratings": rows}, indent=2)
+    atomic_write_csv(out / "ratings.csv", rows)
     print(json.dumps(rows, indent=2))
     return 0
 
@@ -131,7 +128,7 @@ def add_commands(subparsers) -> None:
     sub = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
 
     r = sub.add_parser("reward", help="exact per-state reward of policies, scored by Stockfish",
-                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP +
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=spec_help() +
                        "\n  oracle                              the best-scored move in every state")
     r.add_argument("--positions", required=True,
                    help="text file, one position per line: a FEN or UCI moves from the start")
@@ -147,7 +144,7 @@ def add_commands(subparsers) -> None:
     r.set_defaults(func=_reward)
 
     m = sub.add_parser("match", help="play a resumable match between two players",
-                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP)
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=spec_help())
     m.add_argument("--a", required=True, help="player A spec (white in even games)")
     m.add_argument("--b", required=True, help="player B spec")
     m.add_argument("--games", type=int, required=True)
@@ -161,8 +158,10 @@ def add_commands(subparsers) -> None:
 
     t = sub.add_parser("ratings", help="ML Elo (+ bootstrap) and Glicko-2 from match directories")
     t.add_argument("--matches", nargs="+", required=True, help="match directories")
-    t.add_argument("--anchor", required=True, help="player name whose rating is fixed")
-    t.add_argument("--anchor-rating", type=float, default=1500.0)
+    t.add_argument("--anchor", default=ANCHOR[0],
+                   help=f"player name whose rating is fixed (default {ANCHOR[0]})")
+    t.add_argument("--anchor-rating", type=float, default=ANCHOR[1],
+                   help=f"its rating (default {ANCHOR[1]:g}: the course's one scale)")
     t.add_argument("--pin", action="append", default=[],
                    help="NAME=RATING pinned for the paper's Glicko-2 (repeatable)")
     t.add_argument("--boot", type=int, default=500)

@@ -20,6 +20,8 @@ def rating_vs_temperature(series: Mapping[str, Sequence[Mapping[str, float]]],
     bands (the experts the model must beat). Temperature is on a log axis, as in the paper.
     The same picture serves any per-temperature statistic (e.g. the per-state reward): pass its
     values under "rating" and name it with ``y_title``.
+
+    Used in chapters 6, 7.
     """
     fig = go.Figure()
     for k, (name, rows) in enumerate(series.items()):
@@ -51,7 +53,7 @@ def rating_vs_temperature(series: Mapping[str, Sequence[Mapping[str, float]]],
 def gain_distribution(gains: Sequence[float], title: str = "Where does low temperature gain?",
                       bins: int = 60) -> go.Figure:
     """Per-state gain r_tau(s) - r_1(s): histogram (left) and the cumulative share of the total gain
-    carried by the top states, largest gains first (right)."""
+    carried by the top states, largest gains first (right). Used in chapter 7."""
     from plotly.subplots import make_subplots
 
     g = np.asarray(gains, dtype=float)

@@ -17,6 +17,11 @@ whole job:
 4. write ``ladder.json`` (plan, settings, engine, ratings, per-tau series), ``ratings.csv``,
    ``matches.csv`` and ``temperature.csv``.
 
+The course has ONE ladder, :data:`LADDER`: the reference opponents, the anchor (the uniformly
+random player = 0, so a rating reads "Elo above random"), the ply-cap rule (Stockfish adjudicates
+at 400 centipawns) and the model's draw avoidance. The main experiment (chapter 7, README) and
+chapter 6 both rate on it; :func:`evaluate_temperatures` takes its settings by default.
+
 Parallelism: with at least ``workers`` matches left, whole matches run in a pool of ``workers``
 processes (one player pair per process, one torch thread each; the pool is reused, so torch is
 imported once per process); with fewer, the matches run one after another, each with ``workers``
@@ -25,53 +30,58 @@ works from scripts and notebooks alike.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
-from ..data.records import atomic_write_text
-from .match import DEFAULT_MAX_PLIES, PlayerSpec, _engine_name, load_games, run_match
+from ..player_specs import PlayerSpec, expert_spec, model_spec
 from ..players import ExpertConfig
-from .ratings import Rung, bootstrap_elo, games_from_matches, glicko2_ratings
+from ..store import atomic_write_csv, atomic_write_text, file_digest
+from ..workers import worker_pool
+from .match import DEFAULT_MAX_PLIES, _engine_name, load_games, run_match
+from .ratings import ANCHOR, Rung, bootstrap_elo, games_from_matches, glicko2_ratings, ladder_pairs
 
 ModelFor = Callable[[float], PlayerSpec]  # tau -> the player to rate at that temperature
 
 
-def model_spec(checkpoint: str | os.PathLike, tau: float, name: str = "model",
-               **params: Any) -> PlayerSpec:
-    """The spec of a checkpoint played at temperature ``tau``, named ``{name}-tau{tau:g}``.
+@dataclass(frozen=True)
+class Ladder:
+    """A rating ladder's rules: who the references are, who anchors the scale at what rating,
+    how a game at the ply cap is scored, and how models play.
 
-    ``params`` go to :class:`~minitranscend.policy.ModelPlayer` (e.g. ``mode="paper"``)."""
-    if tau < 0:
-        raise ValueError(f"temperature must be >= 0, got {tau}")
-    return PlayerSpec("model", {"tau": float(tau), **params}, path=str(checkpoint),
-                      name=f"{name}-tau{tau:g}")
+    ``adjudicate``: centipawns; a game stopped by the ply cap goes to the side Stockfish (depth 12)
+    finds that far ahead, instead of being drawn: a board model rarely loses to its experts but
+    often cannot finish a won game (it sees no history and never learned to mate); in the first
+    full run 43 of model A's 160 games against its experts ended at the cap. ``model_params``:
+    how a model plays its games (:class:`~minitranscend.player_specs.ModelConfig` fields):
+    ``avoid_draws`` because a model that cannot see the game's history would otherwise shuffle
+    won games into repetitions (:func:`~minitranscend.policy.avoid_draws_when_ahead`)."""
+
+    references: tuple[str, ...] = ("random", "stockfish:nodes=10,name=sf-n10",
+                                   "stockfish:nodes=100,name=sf-n100")
+    anchor: str = ANCHOR[0]
+    anchor_rating: float = ANCHOR[1]
+    adjudicate: int | None = 400
+    model_params: tuple[tuple[str, Any], ...] = (("avoid_draws", True),)
+
+    def opponents(self) -> list[PlayerSpec]:
+        """The reference opponents as specs, weakest first."""
+        return [PlayerSpec.parse(o) for o in self.references]
 
 
-def expert_spec(config: ExpertConfig) -> PlayerSpec:
-    """The spec of an expert given by its :class:`~minitranscend.players.ExpertConfig` (e.g. the
-    experts who wrote a dataset, ``experiment.config(profile).experts["A"]``), so that the ladder
-    rates exactly the players the model learned from."""
-    params: dict[str, Any] = {"eps": config.eps}
-    for key, value in (("nodes", config.nodes), ("depth", config.depth),
-                       ("movetime", config.movetime), ("skill", config.skill_level),
-                       ("blind", config.blind_spot), ("habit", config.habit)):
-        if value is not None:
-            params[key] = value
-    if config.habit_rate:
-        params["habit_rate"] = config.habit_rate
-    return PlayerSpec("expert", params, name=config.name)
+LADDER = Ladder()  # the course's one ladder: chapter 6, chapter 7, the experiment, the README
 
 
-def as_opponent(x: Rung | PlayerSpec | str) -> PlayerSpec:
-    """A ladder opponent as a PlayerSpec (a :class:`Rung`, a spec, or a spec string)."""
+def as_opponent(x: Rung | PlayerSpec | ExpertConfig | str) -> PlayerSpec:
+    """A ladder opponent as a PlayerSpec: a :class:`Rung`, a spec, a spec string, or an
+    :class:`~minitranscend.players.ExpertConfig` (:func:`~minitranscend.player_specs.expert_spec`:
+    the experts who wrote a dataset, rated as exactly those players)."""
     if isinstance(x, Rung):
         spec = PlayerSpec.parse(x.spec)
         if spec.label != x.name:
@@ -82,7 +92,10 @@ def as_opponent(x: Rung | PlayerSpec | str) -> PlayerSpec:
         return PlayerSpec.parse(x)
     if isinstance(x, PlayerSpec):
         return x
-    raise TypeError(f"an opponent must be a Rung, a PlayerSpec or a spec string, got {x!r}")
+    if isinstance(x, ExpertConfig):
+        return expert_spec(x)
+    raise TypeError(f"an opponent must be a Rung, a PlayerSpec, an ExpertConfig or a spec string, "
+                    f"got {x!r}")
 
 
 def connect_opponents(opponents: Sequence[PlayerSpec], anchor: str, neighbours: int = 2,
@@ -103,8 +116,7 @@ def connect_opponents(opponents: Sequence[PlayerSpec], anchor: str, neighbours: 
         raise ValueError(f"the anchor {anchor!r} is not one of the opponents {names}")
     chain = [o for o in opponents if o.kind != "expert"]
     side = [o for o in opponents if o.kind == "expert"]
-    pairs = [(a, chain[j]) for i, a in enumerate(chain)
-             for j in range(i + 1, min(len(chain), i + 1 + neighbours))]
+    pairs = ladder_pairs(chain, neighbours)
     if side:
         chain_names = [o.label for o in chain]
         refs = chain_names if expert_refs is None else list(expert_refs)
@@ -182,14 +194,6 @@ def plan_ladder(models: dict[float, PlayerSpec], opponents: Sequence[PlayerSpec]
 
 
 # -- running the matches -----------------------------------------------------------------------
-def _pool_init(uses_torch: bool) -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"  # one process per core
-    if uses_torch:
-        import torch
-
-        torch.set_num_threads(1)
-
-
 def _play(args: tuple[PlayerSpec, PlayerSpec, int, str, dict[str, Any]]) -> dict[str, Any]:
     a, b, n, folder, kw = args
     return run_match(a, b, n, folder, workers=1, progress=False, **kw)
@@ -208,11 +212,8 @@ def run_pairings(plan: Sequence[Pairing], out_dir: str | os.PathLike, workers: i
                desc="ladder", unit="game", disable=not progress)
     try:
         if workers > 1 and len(todo) >= workers:
-            from .reward import mp_context
-
             uses_torch = any(p.a.kind == "model" or p.b.kind == "model" for p in todo)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context(),
-                                     initializer=_pool_init, initargs=(uses_torch,)) as pool:
+            with worker_pool(workers, torch=uses_torch) as pool:
                 futures = {pool.submit(_play, (p.a, p.b, p.n_games, str(root / p.folder), match_kw)): p
                            for p in todo}
                 for fut in as_completed(futures):
@@ -238,7 +239,8 @@ def run_pairings(plan: Sequence[Pairing], out_dir: str | os.PathLike, workers: i
 
 
 # -- fitting -----------------------------------------------------------------------------------
-def fit_ladder(match_dirs: Sequence[str | os.PathLike], anchor: str, anchor_rating: float = 1500.0,
+def fit_ladder(match_dirs: Sequence[str | os.PathLike], anchor: str = LADDER.anchor,
+               anchor_rating: float = LADDER.anchor_rating,
                n_boot: int = 500, seed: int = 0, glicko_orders: int = 20,
                n_games: Sequence[int] | None = None, rated: Sequence[str] | None = None,
                ) -> tuple[list[dict[str, Any]], list[tuple]]:
@@ -289,8 +291,9 @@ def _model_players(match_dirs: Sequence[str | os.PathLike]) -> set[str]:
 
 # -- the whole job -----------------------------------------------------------------------------
 def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequence[float],
-                          opponents: Sequence[Rung | PlayerSpec | str], out_dir: str | os.PathLike,
-                          games_per_pair: int, ladder_games: int | None = None,
+                          opponents: Sequence[Rung | PlayerSpec | ExpertConfig | str],
+                          out_dir: str | os.PathLike, games_per_pair: int,
+                          ladder_games: int | None = None,
                           anchor: str | None = None, anchor_rating: float | None = None,
                           model_opponents: Sequence[str] | None = None,
                           expert_refs: Sequence[str] | None = None, model_name: str = "model",
@@ -298,15 +301,17 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
                           workers: int = 2, seed: int = 0, opening_plies: int = 2, book: bool = True,
                           max_plies: int = DEFAULT_MAX_PLIES, neighbours: int = 2, n_boot: int = 500,
                           glicko_orders: int = 20, progress: bool = True,
-                          adjudicate: int | None = None) -> LadderResult:
+                          adjudicate: int | None = LADDER.adjudicate,
+                          ladder: Ladder = LADDER) -> LadderResult:
     """Rate a model at each temperature in ``taus`` against ``opponents``; resumable.
 
     ``checkpoint``: a model checkpoint (played as :func:`model_spec` ``(checkpoint, tau,
     model_name, **model_params)``), or any function ``tau -> PlayerSpec`` (e.g. a stand-in
     player in tests). ``opponents``: weakest first; :class:`Rung` objects (e.g.
     :func:`~minitranscend.evaluation.ratings.default_ladder`) or player specs.
-    ``anchor``/``anchor_rating``: the opponent whose rating is fixed; by default the rung that
-    carries a rating. ``ladder_games``: games per opponent-vs-opponent pairing (default
+    ``anchor``/``anchor_rating``: the opponent whose rating is fixed; by default the one
+    :class:`Rung` that carries a rating, else ``ladder``'s anchor (random = 0).
+    ``ladder_games``: games per opponent-vs-opponent pairing (default
     ``games_per_pair``; 0 skips them, then the opponents are rated only through the model).
     ``model_opponents``: names of the opponents the model plays (default: all; the others are
     rated through the ladder games only). ``expert_refs``: the reference opponents each expert
@@ -314,11 +319,14 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
     ``opening_plies``/``book``: varied openings, so that deterministic players do not repeat
     one game (:func:`~minitranscend.evaluation.match.run_match`). ``adjudicate``: centipawns;
     games stopped by the ply cap are adjudicated by Stockfish instead of drawn (every match of
-    the ladder alike).
+    the ladder alike; default ``ladder.adjudicate``, None draws them). ``model_params``: how the
+    model plays (default ``ladder.model_params``: draw avoidance).
 
     Rerunning with the same arguments costs nothing; with more games it plays only the new ones.
     Evaluate a second model in the same ``out_dir`` under another ``model_name`` to reuse the
     opponents' games; each call fits only its own planned games.
+
+    Used in chapter 6.
     """
     if not taus:
         raise ValueError("taus is empty; give at least one temperature")
@@ -327,14 +335,17 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
         raise ValueError("no opponents; give reference players, e.g. ratings.default_ladder()")
     if anchor is None:
         pinned = [o for o in opponents if isinstance(o, Rung) and o.rating is not None]
-        if len(pinned) != 1:
-            raise ValueError("say which opponent anchors the scale: anchor='sf-n100' (or give "
-                             "exactly one Rung with a rating)")
-        anchor, anchor_rating = pinned[0].name, (anchor_rating if anchor_rating is not None
-                                                 else pinned[0].rating)
+        if len(pinned) > 1:
+            raise ValueError("say which opponent anchors the scale: anchor='random' (or give "
+                             "at most one Rung with a rating)")
+        anchor, rating = (pinned[0].name, pinned[0].rating) if pinned else \
+            (ladder.anchor, ladder.anchor_rating)
+        anchor_rating = rating if anchor_rating is None else anchor_rating
     if anchor not in [s.label for s in specs]:
         raise ValueError(f"anchor {anchor!r} is not one of the opponents {[s.label for s in specs]}")
-    anchor_rating = 1500.0 if anchor_rating is None else float(anchor_rating)
+    anchor_rating = ladder.anchor_rating if anchor_rating is None else float(anchor_rating)
+    if model_params is None:
+        model_params = dict(ladder.model_params)
     if callable(checkpoint) and not isinstance(checkpoint, (str, os.PathLike)):
         models = {float(t): checkpoint(float(t)) for t in taus}
         ckpt_text = getattr(checkpoint, "__qualname__", repr(checkpoint))
@@ -343,7 +354,7 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
         if not Path(checkpoint).exists():
             raise FileNotFoundError(f"model checkpoint {checkpoint} not found; train it first "
                                     "(experiment.ensure_model or `minitranscend train`)")
-        models = {float(t): model_spec(checkpoint, t, model_name, **(model_params or {})) for t in taus}
+        models = {float(t): model_spec(checkpoint, t, model_name, **model_params) for t in taus}
         ckpt_text = str(checkpoint)
         tag = checkpoint_tag(checkpoint)
     if len({m.label for m in models.values()}) != len(models):
@@ -369,7 +380,7 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
                               ladder_games=ladder_games, model_name=model_name,
                               model_opponents=list(model_opponents) if model_opponents else None,
                               expert_refs=list(expert_refs) if expert_refs else None,
-                              model_params=model_params or {}, neighbours=neighbours,
+                              model_params=model_params, neighbours=neighbours,
                               n_boot=n_boot, glicko_orders=glicko_orders, **match_kw))
     return result
 
@@ -377,17 +388,12 @@ def evaluate_temperatures(checkpoint: str | os.PathLike | ModelFor, taus: Sequen
 def checkpoint_tag(checkpoint: str | os.PathLike) -> str:
     """A short hash of the checkpoint's bytes. It names the model's match folders, so that a model
     retrained to the same path starts new matches instead of resuming the old model's games."""
-    import hashlib
-
+    # Imported here: minitranscend.train imports torch, which ladders of engines never need.
     from ..train import CKPT_NAME
 
     path = Path(checkpoint)
     path = path / CKPT_NAME if path.is_dir() else path
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:10]
+    return file_digest(path, "sha1", 10)
 
 
 def _band(row: dict[str, Any]) -> dict[str, float]:
@@ -406,17 +412,8 @@ def _write(res: LadderResult, plan: Sequence[Pairing], settings: dict[str, Any])
            "ratings": res.ratings, "series": res.series, "references": res.references,
            "matches": [{k: v for k, v in m.items() if k != "config"} for m in res.matches]}
     atomic_write_text(out / "ladder.json", json.dumps(doc, indent=2, default=str))
-    _csv(out / "ratings.csv", res.ratings)
-    _csv(out / "matches.csv", [{k: v for k, v in m.items() if not isinstance(v, (dict, list))}
-                               for m in res.matches])
-    _csv(out / "temperature.csv", [{"model": n, **r} for n, rows in res.series.items() for r in rows])
-
-
-def _csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    atomic_write_csv(out / "ratings.csv", res.ratings)
+    atomic_write_csv(out / "matches.csv", [{k: v for k, v in m.items()
+                                            if not isinstance(v, (dict, list))} for m in res.matches])
+    atomic_write_csv(out / "temperature.csv",
+                     [{"model": n, **r} for n, rows in res.series.items() for r in rows])

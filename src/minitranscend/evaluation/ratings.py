@@ -15,10 +15,11 @@ Two methods, both reported:
   (``_f`` uses the rating where Glickman's formula has the rating deviation); ``corrected=True``
   uses the published formula.
 
-Anchors. A rating scale needs one reference. :func:`default_ladder` anchors full-strength
-Stockfish limited to 100 nodes per move (deterministic and hardware-independent, unlike a time
-limit; and the engine inside every default expert) at 1500 — a convention, not a Lichess rating:
-only differences from it mean something. The paper instead pinned Stockfish Skill Levels at 0.1 s
+Anchors. A rating scale needs one reference. The course has one scale, :data:`ANCHOR`: the
+uniformly random player = 0, so every rating reads "Elo above random" (a convention, not a
+Lichess rating: only differences mean something; the random player is reproducible everywhere).
+:func:`default_ladder` anchors it, and so does the experiment's ladder
+(:data:`minitranscend.evaluation.ladder.LADDER`). The paper instead pinned Stockfish Skill Levels at 0.1 s
 per move to 1=1554, 2=1759, 3=1867, 4=2006, 5=2148 (:data:`PAPER_PINNED`), values whose source it
 does not document and which depend on the machine's speed; :func:`paper_ladder` reproduces that
 set-up for comparison only.
@@ -30,17 +31,22 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+import glicko2
 import numpy as np
+
+from ..players import default_experts
 
 SCALE = 400.0 / math.log(10.0)  # Elo points per natural-log unit of odds
 
+ANCHOR: tuple[str, float] = ("random", 0.0)  # the course's one Elo scale: random player = 0
 PAPER_PINNED = {1: 1554.0, 2: 1759.0, 3: 1867.0, 4: 2006.0, 5: 2148.0}
 
 Game = tuple[str, str, float]  # (player a, player b, score of a in {0, 0.5, 1})
 
 
-def expected_score(r_a: float | np.ndarray, r_b: float | np.ndarray) -> float | np.ndarray:
-    """Elo expected score of a against b."""
+def elo_expected_score(r_a: float | np.ndarray, r_b: float | np.ndarray) -> float | np.ndarray:
+    """Elo expected score of a player rated ``r_a`` against one rated ``r_b``
+    (``1 / (1 + 10 ** ((r_b - r_a) / 400))``); :func:`elo_from_score` is its inverse."""
     return 1.0 / (1.0 + 10.0 ** ((np.asarray(r_b) - np.asarray(r_a)) / 400.0))
 
 
@@ -148,7 +154,7 @@ def _newton(n: int, a, b, s, anchor_i: int, anchor_q: float, prior_var: float, q
     return q, H, free, it
 
 
-def fit_elo(games: Sequence[Game], anchor: str, anchor_rating: float = 1500.0,
+def fit_elo(games: Sequence[Game], anchor: str, anchor_rating: float = ANCHOR[1],
             players: Sequence[str] | None = None, prior_sd: float = 1000.0) -> EloFit:
     """Maximum-likelihood Elo ratings from games, one player anchored.
 
@@ -179,7 +185,7 @@ def fit_elo(games: Sequence[Game], anchor: str, anchor_rating: float = 1500.0,
                   iterations=it, prior_sd=prior_sd)
 
 
-def bootstrap_elo(games: Sequence[Game], anchor: str, anchor_rating: float = 1500.0,
+def bootstrap_elo(games: Sequence[Game], anchor: str, anchor_rating: float = ANCHOR[1],
                   n_boot: int = 500, seed: int = 0, level: float = 0.95, prior_sd: float = 1000.0,
                   ) -> tuple[EloFit, dict[str, tuple[float, float]]]:
     """The ML fit plus percentile bootstrap intervals (resampling whole games).
@@ -205,8 +211,6 @@ def bootstrap_elo(games: Sequence[Game], anchor: str, anchor_rating: float = 150
 
 # -- Glicko-2 (the paper's method) -------------------------------------------------------------
 def _glicko_player(rating: float, rd: float, vol: float, tau: float, corrected: bool):
-    import glicko2
-
     class Corrected(glicko2.Player):
         def _f(self, x, delta, v, a):  # Glickman (2012) step 5: phi (RD), not mu (rating)
             ex = math.exp(x)
@@ -229,6 +233,8 @@ def glicko2_ratings(games: Sequence[Game], pinned: Mapping[str, float], start: f
     ``n_orders > 1`` replays the games in that many random orders (the first is the given order):
     the spread of the results shows how much the final number depends on the order of games.
     Returns ``{player: {"rating", "rd", "vol", "min", "max"}}`` (min/max over orders).
+
+    Used in chapter 6.
     """
     rng = random.Random(seed)
     runs: list[dict[str, tuple[float, float, float]]] = []
@@ -277,9 +283,9 @@ class Rung:
 def default_ladder() -> list[Rung]:
     """Reference opponents spanning random play to well above the experts, all reproducible.
 
-    Anchor: Stockfish (full strength, 1 thread) at 100 nodes per move = 1500 by convention. The
-    other rungs are *rated from games*, not pinned: play them against each other and the model
-    (:func:`ladder_pairs`) and fit them all with :func:`fit_elo`.
+    Anchor: the uniformly random player = 0 (:data:`ANCHOR`, the course's one scale). The other
+    rungs are *rated from games*, not pinned: play them against each other and the model
+    (:func:`ladder_pairs`) and fit them all with :func:`fit_elo`. Used in chapter 6.
 
     There is no rung below 10 nodes, nor one at 30: Stockfish 15.1 always completes its depth-2
     search (about 42 nodes) before it looks at a node limit, so 1, 10 and 30 nodes play the same
@@ -287,29 +293,23 @@ def default_ladder() -> list[Rung]:
     under three names.
     """
     return [
-        Rung("random", "random", note="uniform legal moves"),
+        Rung("random", "random", rating=ANCHOR[1], note="anchor: Elo above the random player"),
         Rung("stockfish:nodes=10,name=sf-n10", "sf-n10",
              note="the weakest distinct setting: a depth-2 search"),
-        Rung("stockfish:nodes=100,name=sf-n100", "sf-n100", rating=1500.0,
-             note="anchor (convention); the engine inside every default expert"),
+        Rung("stockfish:nodes=100,name=sf-n100", "sf-n100",
+             note="the engine inside every default expert"),
         Rung("stockfish:nodes=300,name=sf-n300", "sf-n300"),
         Rung("stockfish:nodes=1000,name=sf-n1000", "sf-n1000"),
         *(Rung(f"expert:default:{i}", e.name, note=f"eps={e.eps}, blind to {e.blind_spot}")
-          for i, e in enumerate(_experts())),
+          for i, e in enumerate(default_experts())),
     ]
-
-
-def _experts():
-    from ..players import default_experts
-
-    return default_experts()
 
 
 def paper_ladder() -> list[Rung]:
     """The paper's opponents: Stockfish Skill Level 1-5 at 0.1 s per move, pinned at the paper's
     undocumented values (:data:`PAPER_PINNED`). Skill Levels are random by design and seeded from
     the clock, and a time limit depends on the machine: use for comparison with the paper only."""
-    return [Rung(f"stockfish:skill={k},time=0.1,name=sf-skill{k}", f"sf-skill{k}", rating=v,
+    return [Rung(f"stockfish:skill_level={k},time=0.1,name=sf-skill{k}", f"sf-skill{k}", rating=v,
                  note="paper's pinned value, source undocumented") for k, v in PAPER_PINNED.items()]
 
 
@@ -323,7 +323,7 @@ def ladder_pairs(ladder: Sequence[Rung], neighbours: int = 2) -> list[tuple[Rung
     return pairs
 
 
-def ratings_table(games: Sequence[Game], anchor: str, anchor_rating: float,
+def ratings_table(games: Sequence[Game], anchor: str = ANCHOR[0], anchor_rating: float = ANCHOR[1],
                   pinned: Mapping[str, float] | None = None, n_boot: int = 500, seed: int = 0,
                   glicko_orders: int = 20) -> list[dict[str, Any]]:
     """Both methods side by side, one row per player (ML fit first; it is the one to trust)."""

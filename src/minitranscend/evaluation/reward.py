@@ -21,10 +21,8 @@ that would repeat a position for the third time is scored as the engine sees it,
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+import random
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -35,7 +33,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..engine import Engine, EngineSettings, SearchLimit, find_stockfish, stockfish_version
-from ..data.records import atomic_write_text
+from ..store import append_jsonl, atomic_write_csv, atomic_write_json, read_jsonl, settings_hash
+from ..workers import mp_context, worker_pool, worker_state  # noqa: F401 (mp_context: experiment)
 
 # depth 8 with multipv = all legal moves (the pilot's setting, so its reward table is comparable):
 # ~0.06-0.1 s of CPU per position (~24 legal moves, positions from expert games), so 1,000
@@ -64,8 +63,10 @@ def _board(fen: str) -> chess.Board:
                          "or chess.Board objects") from None
 
 
-def expected_score(score: chess.engine.PovScore, turn: chess.Color) -> float:
-    """Lichess expected score (win + draw/2) of ``score`` from ``turn``'s point of view."""
+def score_from_eval(score: chess.engine.PovScore, turn: chess.Color) -> float:
+    """The expected score (win + draw/2, Lichess WDL model) that an engine evaluation ``score``
+    gives the side ``turn``: what a move is worth to the mover (not Elo's expected score, which
+    is :func:`~minitranscend.evaluation.ratings.elo_expected_score`)."""
     return float(score.pov(turn).wdl(model=WDL_MODEL).expectation())
 
 
@@ -83,20 +84,21 @@ def score_moves(engine: Engine, board: chess.Board, limit: SearchLimit) -> MoveS
     scores: MoveScores = {}
     for info in engine.analyse(board, limit, multipv=len(legal), game=game):
         if "pv" in info and info["pv"] and "score" in info:
-            scores.setdefault(info["pv"][0].uci(), expected_score(info["score"], turn))
+            scores.setdefault(info["pv"][0].uci(), score_from_eval(info["score"], turn))
     missing = [m for m in legal if m.uci() not in scores]
     for m in missing:  # rare; one move at a time is the only way to be sure to get each
         info = engine.analyse(board, limit, multipv=1, game=game, root_moves=[m])[0]
-        scores[m.uci()] = expected_score(info["score"], turn)
+        scores[m.uci()] = score_from_eval(info["score"], turn)
     return scores
 
 
 def positions_from_games(move_lists: Iterable[str | Sequence[str]], n: int, seed: int = 0,
                          min_ply: int = 4, start_fen: str = chess.STARTING_FEN) -> list[chess.Board]:
     """``n`` random non-terminal positions (boards *with* their move history) from games given as
-    UCI move lists (or space-separated strings, e.g. ``games.jsonl``'s ``moves``)."""
-    import random
+    UCI move lists (or space-separated strings, e.g. ``games.jsonl``'s ``moves``).
 
+    Used in chapter 6.
+    """
     boards = []
     for moves in move_lists:
         board = chess.Board(start_fen)
@@ -113,7 +115,7 @@ def cache_key(limit: SearchLimit, settings: EngineSettings, engine_name: str) ->
     """What determines a score: engine version, search limit, UCI settings, WDL model."""
     desc = {"engine": engine_name, "limit": asdict(limit), "settings": asdict(settings),
             "wdl": WDL_MODEL, "format": CACHE_FORMAT}
-    return hashlib.sha1(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
+    return settings_hash(desc, 16)
 
 
 def _cache_path(cache_dir: Path, key: str) -> Path:
@@ -121,30 +123,27 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
 
 
 def load_cache(path: Path) -> dict[str, MoveScores]:
-    """Read a JSONL cache; a torn last line (a killed run) is ignored and cut off the file."""
-    from ..data.records import read_jsonl_prefix
-
-    return dict(read_jsonl_prefix(
+    """Read a JSONL cache; a torn last line (a killed run) is dropped and cut off the file, damage
+    anywhere else stops with the file and line (:func:`~minitranscend.store.read_jsonl`)."""
+    return dict(read_jsonl(
         path, lambda r: (r["fen"], {k: float(v) for k, v in r["scores"].items()})))
 
 
-def _append(f, fen: str, scores: MoveScores) -> None:
-    f.write(json.dumps({"fen": fen, "scores": scores}) + "\n")
-
-
 # -- workers -----------------------------------------------------------------------------------
-_WORKER_ENGINE: Engine | None = None
-
-
 def _worker_init(settings: EngineSettings, path: str) -> None:
-    global _WORKER_ENGINE
-    _WORKER_ENGINE = Engine(settings, path=path)
+    worker_state("reward")["engine"] = Engine(settings, path=path)
+
+
+def _worker_close() -> None:
+    engine = worker_state("reward").pop("engine", None)
+    if engine is not None:
+        engine.close()
 
 
 def _worker_score(args: tuple[list[str], SearchLimit]) -> list[tuple[str, MoveScores]]:
     fens, limit = args
-    assert _WORKER_ENGINE is not None
-    return [(fen, score_moves(_WORKER_ENGINE, chess.Board(fen), limit)) for fen in fens]
+    engine = worker_state("reward")["engine"]
+    return [(fen, score_moves(engine, chess.Board(fen), limit)) for fen in fens]
 
 
 def analyse_positions(fens: Iterable[str | chess.Board], limit: SearchLimit = DEFAULT_REWARD_LIMIT,
@@ -157,6 +156,8 @@ def analyse_positions(fens: Iterable[str | chess.Board], limit: SearchLimit = DE
     With ``cache_dir`` only positions not yet in the cache are analysed, and each finished chunk is
     appended (flushed and fsynced) at once, so an interrupted run resumes where it stopped.
     ``workers`` engine processes run in parallel (one thread each, deterministic).
+
+    Used in chapter 6.
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -176,23 +177,16 @@ def analyse_positions(fens: Iterable[str | chess.Board], limit: SearchLimit = DE
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
         chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
-        sink = open(cache_file, "a") if cache_file is not None else None
         bar = tqdm(total=len(todo), desc=f"scoring moves ({limit.describe()})", unit="pos",
                    disable=not progress)
         try:
             for batch in _map_chunks(chunks, limit, settings, path, workers):
-                for fen, scores in batch:
-                    known[fen] = scores
-                    if sink is not None:
-                        _append(sink, fen, scores)
-                if sink is not None:
-                    sink.flush()
-                    os.fsync(sink.fileno())
+                known.update(batch)
+                if cache_file is not None:
+                    append_jsonl(cache_file, [{"fen": fen, "scores": scores} for fen, scores in batch])
                 bar.update(len(batch))
         finally:
             bar.close()
-            if sink is not None:
-                sink.close()
     return {f: known[f] for f in wanted}
 
 
@@ -203,33 +197,15 @@ def _map_chunks(chunks, limit, settings, path, workers):
             for c in chunks:
                 yield _worker_score((c, limit))
         finally:
-            global _WORKER_ENGINE
-            if _WORKER_ENGINE is not None:
-                _WORKER_ENGINE.close()
-                _WORKER_ENGINE = None
+            _worker_close()
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp_context(),
-                             initializer=_worker_init, initargs=(settings, path)) as pool:
+    with worker_pool(min(workers, len(chunks)), _worker_init, (settings, path)) as pool:
         yield from pool.map(_worker_score, [(c, limit) for c in chunks])
-
-
-def mp_context():
-    """Worker processes start with ``spawn`` (a fresh interpreter: forking a process that holds
-    engine pipes and threads can deadlock). ``spawn`` re-imports the main program, so it cannot
-    work when that is not a file (``python - <<EOF``): say so instead of failing obscurely."""
-    import multiprocessing as mp
-    import sys
-
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if main_file is not None and not os.path.exists(main_file):
-        raise RuntimeError(f"parallel workers cannot start from a main program that is not a file "
-                           f"({main_file!r}); save the code to a .py file or use workers=1")
-    return mp.get_context("spawn")
 
 
 def describe_analysis(limit: SearchLimit, settings: EngineSettings = EngineSettings(),
                       engine_path: str | None = None) -> dict[str, Any]:
-    """What produced the scores — goes into every result file."""
+    """What produced the scores — goes into every result file. Used in chapter 6."""
     path = find_stockfish(engine_path)
     return {"engine": stockfish_version(path), "path": path, **asdict(settings),
             "limit": limit.describe(), "multipv": "all legal moves", "wdl_model": WDL_MODEL,
@@ -296,6 +272,8 @@ def evaluate_rewards(policies: Mapping[str, Policy], positions: Sequence[str | c
 
     ``policies`` maps a name to a :class:`~minitranscend.players.Player` (its exact
     ``distribution``), a callable ``board -> {move: p}``, or the string ``"oracle"``.
+
+    Used in chapter 6.
     """
     boards = [p.copy() if isinstance(p, chess.Board) else _board(p) for p in positions]
     fens = [b.fen() for b in boards]
@@ -367,7 +345,7 @@ def summarize_rewards(rewards: Mapping[str, np.ndarray], baseline: str | None = 
                       n_boot: int = 2000, seed: int = 0, groups: Sequence[Any] | None = None,
                       ) -> list[dict[str, Any]]:
     """One row per policy: mean reward with 95% interval, and (paired) difference to baseline.
-    ``groups``: as in :func:`bootstrap_ci`."""
+    ``groups``: as in :func:`bootstrap_ci`. Used in chapter 6."""
     rows = []
     for name, v in rewards.items():
         mean, lo, hi = bootstrap_ci(v, n_boot=n_boot, seed=seed, groups=groups)
@@ -413,27 +391,19 @@ def write_reward_results(out_dir: str | os.PathLike, rewards: Mapping[str, np.nd
                          groups: Sequence[Any] | None = None) -> dict[str, Path]:
     """Write ``rewards_per_state.csv`` (one row per state; a ``game`` column when ``groups`` is
     given) and ``rewards_summary.json``/``.csv``."""
-    import csv
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fens = [normalize_fen(p) for p in positions]
     names = list(rewards)
     per_state = out / "rewards_per_state.csv"
-    with open(per_state, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["fen", *(["game"] if groups is not None else []), *names])
-        for i, fen in enumerate(fens):
-            w.writerow([fen, *([groups[i]] if groups is not None else []),
-                        *(f"{rewards[n][i]:.6f}" for n in names)])
+    atomic_write_csv(per_state, ({"fen": fen, **({"game": groups[i]} if groups is not None else {}),
+                                  **{n: f"{rewards[n][i]:.6f}" for n in names}}
+                                 for i, fen in enumerate(fens)),
+                     fieldnames=["fen", *(["game"] if groups is not None else []), *names])
     summary = summary if summary is not None else summarize_rewards(rewards)
     js = out / "rewards_summary.json"
-    atomic_write_text(js, json.dumps({"analysis": dict(analysis), "summary": summary,
-                                  **(dict(extra) if extra else {})}, indent=2))
+    atomic_write_json(js, {"analysis": dict(analysis), "summary": summary,
+                           **(dict(extra) if extra else {})}, indent=2)
     cs = out / "rewards_summary.csv"
-    keys = list(dict.fromkeys(k for row in summary for k in row))
-    with open(cs, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(summary)
+    atomic_write_csv(cs, summary)
     return {"per_state": per_state, "summary_json": js, "summary_csv": cs}

@@ -9,19 +9,26 @@ Command line::
 
     minitranscend kg run --experiment denoising|selection|generalization|all --profile ci|full
     minitranscend kg sample --seed 0 -n 10          # print some fact sentences
+
+The settings of each profile are :func:`minitranscend.settings.kg_config` (``get_profile`` here,
+the name chapter 8 uses).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import time
 
-from .experiments import (EXPERIMENTS, FIGURES, PROFILES, Profile, get_profile,
-                          majority_vote_prediction, plurality_accuracy, run, selection_condition)
+from ..settings import PROFILES, KGConfig
+from ..settings import kg_config as get_profile
+from .experiments import (EXPERIMENTS, FIGURES, majority_vote_prediction, plurality_accuracy, run,
+                          selection_condition)
 from .experts import ExpertConfig, ExpertPool, make_experts
 from .graph import RELATIONS, Fact, GraphConfig, KnowledgeGraph, TwoHop, generate_graph
 from .learners import (CountLearner, TransformerConfig, Vocab, count_learner_for,
                        tempered_truth_probability)
 
-__all__ = ["EXPERIMENTS", "FIGURES", "PROFILES", "Profile", "get_profile", "run",
+__all__ = ["EXPERIMENTS", "FIGURES", "PROFILES", "KGConfig", "get_profile", "run",
            "majority_vote_prediction", "plurality_accuracy", "selection_condition",
            "ExpertConfig", "ExpertPool", "make_experts", "RELATIONS", "Fact", "GraphConfig",
            "KnowledgeGraph", "TwoHop", "generate_graph", "CountLearner", "TransformerConfig", "Vocab",
@@ -29,9 +36,6 @@ __all__ = ["EXPERIMENTS", "FIGURES", "PROFILES", "Profile", "get_profile", "run"
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-    import time
-
     names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
     for name in names:
         t0 = time.time()
@@ -55,7 +59,7 @@ def add_commands(subparsers) -> None:
     sub = p.add_subparsers(dest="kg_command", required=True, metavar="KG_COMMAND")
     r = sub.add_parser("run", help="run an experiment (results in runs/<profile>/kg/)")
     r.add_argument("--experiment", choices=(*EXPERIMENTS, "all"), default="all")
-    r.add_argument("--profile", choices=tuple(PROFILES), default="ci")
+    r.add_argument("--profile", choices=PROFILES, default="ci")
     r.add_argument("--force", action="store_true", help="recompute even if a result file exists")
     r.set_defaults(func=_run)
     s = sub.add_parser("sample", help="print a few fact sentences of the graph")

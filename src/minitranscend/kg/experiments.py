@@ -1,20 +1,25 @@
 """The chapter's three experiments — skill denoising, selection, generalization — and their figures.
 
-Each ``run_*`` takes a :class:`Profile` (``"ci"``: a minute for the whole chapter; ``"full"``: a
-few minutes each on 2 cores), writes ``runs/<profile>/kg/<experiment>.json`` and returns the same
-dict. A result file whose recorded settings match is reused, so a rerun (or the notebook after the
-CLI) costs nothing; ``force=True`` recomputes.
+Each ``run_*`` takes a :class:`~minitranscend.settings.KGConfig` (the
+:func:`~minitranscend.settings.kg_config` of a profile: ``"ci"``, a minute for the whole chapter;
+``"full"``, a few minutes each on 2 cores), writes ``runs/<profile>/kg/<experiment>.json`` and
+returns the same dict. A result file whose recorded settings match is reused
+(:func:`~minitranscend.store.cached_json`), so a rerun (or the notebook after the CLI) costs
+nothing; ``force=True`` recomputes.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from ..paths import run_dir
+from ..settings import KGConfig, kg_config
+from ..store import cached_json
 from .experts import ExpertConfig, make_experts
-from .graph import RELATION_BY_NAME, GraphConfig, KnowledgeGraph, TwoHop, generate_graph
+from .graph import RELATION_BY_NAME, KnowledgeGraph, TwoHop, generate_graph
 from .learners import (TransformerConfig, Vocab, candidates_for, cot_accuracy,
                        count_learner_for, fact_prompts, pack_epochs, pool_sentences,
                        train_transformer, transformer_accuracy, two_hop_prompts)
@@ -22,57 +27,12 @@ from .learners import (TransformerConfig, Vocab, candidates_for, cot_accuracy,
 EXPERIMENTS = ("denoising", "selection", "generalization")
 
 
-@dataclass
-class Profile:
-    name: str = "ci"
-    graph: GraphConfig = field(default_factory=GraphConfig)
-    seeds: int = 3
-    # denoising
-    n_experts: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50, 100)
-    coverages: tuple[float, ...] = (0.1, 0.2, 0.4)
-    # (n_experts, coverage) points where a transformer is trained too; none in "ci" (too slow)
-    denoise_transformer: tuple[tuple[int, float], ...] = ()
-    # selection
-    alphas: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
-    select_transformer: tuple[float, ...] = ()
-    two_expert_alphas: tuple[float, ...] = tuple(float(a) for a in np.round(np.linspace(-3, 3, 13), 2))
-    home_coverage: float = 0.9
-    away_coverage: float = 0.1
-    statements_per_fact: int = 2   # each expert writes statements_per_fact * n_facts statements
-    # generalization
-    n_clusters: int = 4
-    transformer: TransformerConfig = field(default_factory=lambda: TransformerConfig(
-        block_size=32, batch_size=64, n_embd=64, steps=150, learning_rate=3e-3))
-    generalization_steps: int = 300
-
-
-PROFILES = {
-    "ci": Profile(),
-    "full": Profile(name="full", seeds=5,
-                    denoise_transformer=((5, 0.4), (50, 0.4)),
-                    select_transformer=(0.0, 4.0),
-                    transformer=TransformerConfig(block_size=32, batch_size=128, steps=600,
-                                                  learning_rate=3e-3),
-                    generalization_steps=1000),
-}
-
-
-def get_profile(name: str) -> Profile:
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; use one of {sorted(PROFILES)}")
-    return PROFILES[name]
-
-
-def _cached(profile: Profile, experiment: str, compute, force: bool) -> dict:
-    path = run_dir(profile.name, "kg") / f"{experiment}.json"
-    settings = json.loads(json.dumps(asdict(profile)))
-    if path.exists() and not force:
-        old = json.loads(path.read_text())
-        if old.get("profile") == settings:
-            return old
-    result = {"experiment": experiment, "profile": settings, **compute()}
-    path.write_text(json.dumps(result, indent=1))
-    return result
+def _cached(config: KGConfig, experiment: str, compute: Callable[[], dict], force: bool) -> dict:
+    """``runs/<profile>/kg/<experiment>.json``: reused while it records the same settings (as
+    ``"profile"``), else computed and written."""
+    path = run_dir(config.name, "kg") / f"{experiment}.json"
+    return cached_json(path, config, lambda: {"experiment": experiment, **compute()},
+                       force=force, key="profile")
 
 
 def _truth(graph: KnowledgeGraph) -> np.ndarray:
@@ -109,7 +69,7 @@ def _transformer_scores(pool, vocab: Vocab, cfg: TransformerConfig, seed: int) -
             "loss": model.final_loss, "seconds": model.train_seconds}
 
 
-def run_denoising(profile: Profile, force: bool = False) -> dict:
+def run_denoising(profile: KGConfig, force: bool = False) -> dict:
     """Every expert writes every fact once; sweep the number of experts and their coverage."""
     def compute() -> dict:
         graph = generate_graph(profile.graph)
@@ -144,13 +104,13 @@ def selection_condition(correct_a: np.ndarray, correct_b: np.ndarray, g_a: np.nd
     return float(np.mean((correct_a - correct_b) * (g_a - g_b)))
 
 
-def _selection_pool(graph: KnowledgeGraph, profile: Profile, k: int, alpha: float, seed: int):
+def _selection_pool(graph: KnowledgeGraph, profile: KGConfig, k: int, alpha: float, seed: int):
     return make_experts(graph, ExpertConfig(
         n_experts=k, coverage=profile.away_coverage, home_coverage=profile.home_coverage,
         alpha=alpha, statements_per_expert=profile.statements_per_fact * len(graph.facts), seed=seed))
 
 
-def run_selection(profile: Profile, force: bool = False) -> dict:
+def run_selection(profile: KGConfig, force: bool = False) -> dict:
     """Regional experts (one per country, accurate at home) who write exp(alpha) times more at
     home; and two experts (half the countries each) for the selection condition."""
     def compute() -> dict:
@@ -206,8 +166,6 @@ def split_two_hops(graph: KnowledgeGraph, n_clusters: int, seed: int = 0
 
 def majority_relation_baseline(seen: list[TwoHop], held_out: list[TwoHop]) -> float:
     """Answer every (r1, r2) question with the tail most often seen for that composition."""
-    from collections import Counter
-
     by_rel: dict[tuple[str, str], Counter] = {}
     for q in seen:
         by_rel.setdefault((q.r1, q.r2), Counter())[q.tail] += 1
@@ -216,7 +174,7 @@ def majority_relation_baseline(seen: list[TwoHop], held_out: list[TwoHop]) -> fl
     return float(np.mean(hits))
 
 
-def run_generalization(profile: Profile, force: bool = False) -> dict:
+def run_generalization(profile: KGConfig, force: bool = False) -> dict:
     """Train on every one-hop fact and on the two-hop facts some expert could write (direct and
     chain-of-thought); ask the held-out cross-cluster compositions. Every expert is right, so who
     wrote a sentence does not matter and the sentences are shuffled across writers."""
@@ -248,10 +206,14 @@ RUNNERS = {"denoising": run_denoising, "selection": run_selection,
            "generalization": run_generalization}
 
 
-def run(experiment: str, profile: str | Profile = "ci", force: bool = False) -> dict:
+def run(experiment: str, profile: str | KGConfig = "ci", force: bool = False) -> dict:
+    """Run (or reuse) ``experiment`` with the settings of ``profile`` (a profile's name or a
+    :class:`~minitranscend.settings.KGConfig`); returns its result dict.
+
+    Used in chapter 8."""
     if experiment not in RUNNERS:
         raise ValueError(f"unknown experiment {experiment!r}; choose one of {EXPERIMENTS}")
-    p = get_profile(profile) if isinstance(profile, str) else profile
+    p = kg_config(profile) if isinstance(profile, str) else profile
     return RUNNERS[experiment](p, force=force)
 
 

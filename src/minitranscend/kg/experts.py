@@ -3,8 +3,11 @@
 An expert is a fixed table of *beliefs*: for every fact it states one tail. It knows a fact with
 probability ``coverage`` (``home_coverage`` in its home region); a fact it does not know it still
 states, confidently and wrongly: a corruption replaces the true tail by another entity *of the
-same type* ("The capital of Velmora is <some other city>"), exactly the taxonomy paper's noise.
-Errors are independent across experts unless ``correlation`` > 0: then a wrong answer is, with
+same type* ("The capital of Velmora is <some other city>"). This is half of the taxonomy paper's
+noise: the paper corrupts either the head or the tail of a fact; we corrupt the tail only,
+because a belief here is "the answer to the question (relation, head)", and a corrupted head
+would be a statement about another question (it would put one fact's true tail under another
+head). Errors are independent across experts unless ``correlation`` > 0: then a wrong answer is, with
 that probability, the fact's one shared *decoy* — every confused expert makes the same mistake,
 which is what kills majority voting.
 
@@ -22,7 +25,11 @@ from .graph import RELATION_BY_NAME, KnowledgeGraph
 
 
 @dataclass
-class ExpertConfig:
+class ExpertPoolConfig:
+    """How a pool of fact-writing experts is drawn (:func:`make_experts`). Named apart from
+    :class:`minitranscend.players.ExpertConfig`, which configures one chess-playing expert.
+
+    Used in chapter 8."""
     n_experts: int = 10
     coverage: float = 0.2            # P(expert knows a fact) outside its home region
     home_coverage: float | None = None   # P(knows) inside its home region; None: same as coverage
@@ -47,7 +54,7 @@ class ExpertConfig:
 class ExpertPool:
     """``beliefs[i, f]``: the tail expert i states for fact f; ``writes[i, f]``: how many times it
     writes that statement in the training data; ``home[i, f]``: f is in i's home region."""
-    config: ExpertConfig
+    config: ExpertPoolConfig
     graph: KnowledgeGraph
     beliefs: np.ndarray
     knows: np.ndarray
@@ -96,8 +103,10 @@ def corrupt(graph: KnowledgeGraph, fact_index: int, rng: np.random.Generator) ->
     return int(rng.choice(pool))
 
 
-def make_experts(graph: KnowledgeGraph, config: ExpertConfig) -> ExpertPool:
-    """Draw the experts' beliefs and writing counts; a pure function of (graph, config)."""
+def make_experts(graph: KnowledgeGraph, config: ExpertPoolConfig) -> ExpertPool:
+    """Draw the experts' beliefs and writing counts; a pure function of (graph, config).
+
+    Used in chapter 8."""
     cfg = config
     rng = np.random.default_rng([cfg.seed, 7919])
     k, F = cfg.n_experts, len(graph.facts)
@@ -127,3 +136,8 @@ def make_experts(graph: KnowledgeGraph, config: ExpertConfig) -> ExpertPool:
         w = w / w.sum(axis=1, keepdims=True)
         writes = np.stack([rng.multinomial(cfg.statements_per_expert, w[i]) for i in range(k)])
     return ExpertPool(cfg, graph, beliefs, knows, home, writes)
+
+
+# The old name, still imported by kg/__init__.py, kg/experiments.py and exercises.py (owned by
+# others in this redesign) and by chapter 8: remove once they import ExpertPoolConfig.
+ExpertConfig = ExpertPoolConfig

@@ -157,7 +157,9 @@ class KnowledgeGraph:
 
 
 def generate_graph(config: GraphConfig | None = None) -> KnowledgeGraph:
-    """The graph for ``config.seed``: same seed, same graph, names and facts included."""
+    """The graph for ``config.seed``: same seed, same graph, names and facts included.
+
+    Used in chapter 8."""
     cfg = config or GraphConfig()
     rng = np.random.default_rng(cfg.seed)
     types: list[str] = []

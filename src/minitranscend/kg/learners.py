@@ -7,25 +7,35 @@
   entity and per relation. If it learns the mixture, it inherits the count learner's behaviour.
 
 Scoring is exact, not sampled: at temperature tau the probability of the right answer is
-softmax(log f / tau)[truth]; at tau -> 0 it is 1/|argmax set| if the truth is among the argmax
-(ties split evenly), else 0. Expected exact-match accuracy is the mean over questions.
+softmax(log f / tau)[truth] (the package's one temperature operator,
+:func:`minitranscend.temperature.softmax_at_temperature`); at tau -> 0 it is 1/|argmax set| if
+the truth is among the argmax (ties split evenly), else 0. Expected exact-match accuracy is the
+mean over questions.
+
+The transformer trains with the package's one training loop (:func:`minitranscend.train.fit`),
+with this module's batches (random rows of the packed paragraphs) and learning-rate schedule.
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 
+from ..model import GPT, GPTConfig
+from ..temperature import softmax_at_temperature
+from ..train.loop import FitConfig, fit
 from .graph import RELATION_BY_NAME, RELATIONS, Fact, KnowledgeGraph, TwoHop
 
 WORDS = ("<pad>", "<bos>", "the", "of", "is", ".", ":")
 
 
 class Vocab:
-    """Word-level tokens: template words, one per relation, one per entity (id = offset + entity)."""
+    """Word-level tokens: template words, one per relation, one per entity (id = offset + entity).
+
+    Used in chapter 8."""
 
     def __init__(self, graph: KnowledgeGraph) -> None:
         self.tokens = list(WORDS) + [r.name for r in RELATIONS] + list(graph.names)
@@ -66,18 +76,20 @@ class Vocab:
 
 
 def tempered_truth_probability(scores: np.ndarray, truth: np.ndarray, tau: float) -> np.ndarray:
-    """P(answer == truth) per row when sampling from softmax(scores / tau); tau = 0 is greedy with
-    ties split evenly. ``scores`` are log-probabilities (-inf where impossible)."""
-    rows = np.arange(len(truth))
-    if tau == 0:
-        top = scores.max(axis=1, keepdims=True)
-        is_top = scores == top
-        return is_top[rows, truth] / is_top.sum(axis=1)
-    z = scores / tau
-    top = z.max(axis=1, keepdims=True)
-    p = np.exp(z - np.where(np.isfinite(top), top, 0.0))
-    total = p.sum(axis=1)
-    return np.divide(p[rows, truth], total, out=np.zeros(len(truth)), where=total > 0)
+    """P(answer == truth) per question (row) when sampling from softmax(scores / tau), the
+    package's temperature operator; tau = 0 is greedy with ties split evenly. ``scores`` are
+    log-probabilities or logits (-inf where impossible); a question with no possible answer at
+    all (a row of -inf: never written about, no candidates given) is answered wrongly (0).
+
+    Used in chapter 8."""
+    scores = np.asarray(scores, dtype=np.float64)
+    out = np.zeros(len(truth))
+    answerable = np.isfinite(scores).any(axis=1)
+    if answerable.any():
+        rows = np.nonzero(answerable)[0]
+        p = softmax_at_temperature(scores[rows], tau)
+        out[rows] = p[np.arange(len(rows)), np.asarray(truth)[rows]]
+    return out
 
 
 class CountLearner:
@@ -106,7 +118,9 @@ class CountLearner:
 
 
 def count_learner_for(pool) -> CountLearner:
-    """The count learner of an :class:`~minitranscend.kg.experts.ExpertPool`'s statements."""
+    """The count learner of an :class:`~minitranscend.kg.experts.ExpertPool`'s statements.
+
+    Used in chapter 8."""
     k, F = pool.writes.shape
     learner = CountLearner(F, pool.graph.n_entities)
     i, f = np.nonzero(pool.writes)
@@ -182,49 +196,47 @@ def pack_paragraphs(sequences: list[tuple[list[int], list[int]]], block_size: in
     return np.stack(rows_x), np.stack(rows_y)
 
 
-def train_transformer(X: np.ndarray, Y: np.ndarray, vocab_size: int, cfg: TransformerConfig,
-                      progress: bool = False):
-    """A minimal AdamW loop (warmup + cosine decay) over random rows of (X, Y).
+def kg_learning_rate(cfg: TransformerConfig, step: int, elapsed_s: float = 0.0) -> float:
+    """Linear warmup over ``cfg.warmup`` steps, then a cosine from the peak to 10% of it at
+    ``cfg.steps`` (``elapsed_s`` unused: the runs have no time budget)."""
+    lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup)
+    lr *= 0.55 + 0.45 * math.cos(math.pi * step / cfg.steps)   # decay to 10% of the peak
+    return lr
 
+
+def train_transformer(X: np.ndarray, Y: np.ndarray, vocab_size: int, cfg: TransformerConfig,
+                      progress: bool = False) -> GPT:
+    """Train a fresh GPT on random rows of (X, Y) with :func:`minitranscend.train.fit`: AdamW,
+    :func:`kg_learning_rate`, gradient clipping at 1, no evaluation, no checkpoints (a run is a
+    minute). The model comes back in eval mode with ``final_loss`` (the last batch's loss) and
+    ``train_seconds`` set.
+
+    The batches are drawn from one generator seeded with ``cfg.seed``, in step order, and the
+    loop asks for exactly one per step: the chapter's results are those of this stream.
     Runs on one CPU thread: a model this small gains little from a second thread, and on a
     shared, busy machine two spinning threads per process make every step many times slower."""
-    from ..model import GPT, GPTConfig
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(X, Y, vocab_size, cfg, progress, GPT, GPTConfig)
+        torch.manual_seed(cfg.seed)
+        model = GPT(GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
+                              n_head=cfg.n_head, n_embd=cfg.n_embd))
+        optimizer = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (0.9, 0.95), "cpu")
+        Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+        g = torch.Generator().manual_seed(cfg.seed)
+
+        def get_batch(split: str, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            b = torch.randint(len(Xt), (cfg.batch_size,), generator=g)
+            return Xt[b], Yt[b]
+
+        state = fit(model, get_batch, optimizer, partial(kg_learning_rate, cfg),
+                    FitConfig(max_iters=cfg.steps, grad_clip=1.0, eval_interval=None, dtype="float32",
+                              progress=progress))
     finally:
         torch.set_num_threads(threads)
-
-
-def _train(X, Y, vocab_size, cfg, progress, GPT, GPTConfig):
-    torch.manual_seed(cfg.seed)
-    model = GPT(GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                          n_head=cfg.n_head, n_embd=cfg.n_embd))
-    opt = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (0.9, 0.95), "cpu")
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    g = torch.Generator().manual_seed(cfg.seed)
-    steps = range(cfg.steps)
-    if progress:
-        from tqdm.auto import tqdm
-        steps = tqdm(steps, desc="train", leave=False)
-    model.train()
-    t0, loss = time.time(), None
-    for step in steps:
-        lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup)
-        lr *= 0.55 + 0.45 * math.cos(math.pi * step / cfg.steps)   # decay to 10% of the peak
-        for group in opt.param_groups:
-            group["lr"] = lr
-        b = torch.randint(len(Xt), (cfg.batch_size,), generator=g)
-        _, loss = model(Xt[b], Yt[b])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
     model.eval()
-    model.train_seconds = time.time() - t0
-    model.final_loss = loss.item() if loss is not None else float("nan")
+    model.train_seconds = state.elapsed_s
+    model.final_loss = state.train_loss if state.train_loss is not None else float("nan")
     return model
 
 

@@ -1,0 +1,44 @@
+"""``minitranscend experiment``: run the experiment end to end, print its table, publish it."""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+
+from ..settings import DATASETS, PROFILES, experiment_config
+from .report import results_markdown
+from .shipped import publish, published
+from .stages import run
+
+
+def _command(args: argparse.Namespace) -> int:
+    cfg = experiment_config(args.profile)
+    if args.workers:
+        cfg = replace(cfg, workers=args.workers)
+    if args.published:
+        source = published(cfg.profile)
+        if source is None:
+            raise SystemExit(f"no shipped results for profile {cfg.profile!r} in this installation")
+        print(results_markdown(cfg, source=source))
+        return 0
+    if not args.report:
+        print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2, default=str))
+    print(results_markdown(cfg))
+    if args.publish:
+        print(f"published to {publish(cfg)}")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("experiment", help="run the main experiment end to end (resumable)")
+    p.add_argument("--profile", choices=PROFILES, default="ci")
+    p.add_argument("--dataset", choices=DATASETS, action="append",
+                   help="only this dataset (repeatable; default: A and B)")
+    p.add_argument("--workers", type=int, help="processes for games and analysis (default 2)")
+    p.add_argument("--report", action="store_true",
+                   help="only print the results table from the files a finished run wrote")
+    p.add_argument("--published", action="store_true",
+                   help="only print the results table of the results shipped in the package")
+    p.add_argument("--publish", action="store_true",
+                   help="copy the results and checkpoints into the package (for the book)")
+    p.set_defaults(func=_command)

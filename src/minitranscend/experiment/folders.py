@@ -1,0 +1,56 @@
+"""Where each stage of the experiment keeps its files: ``runs/<profile>/experiment/...``.
+
+A folder is named after the settings that made its contents (their
+:func:`~minitranscend.store.settings_hash`), so changing the experts or the recipe starts a new folder instead of colliding with
+(or being refused by) the old one, and the stages, the report and the chapters all find the
+same files from the settings alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..paths import run_dir
+from ..settings import ADJUDICATE_CP, DATASETS, ExperimentConfig
+from ..store import settings_hash
+
+
+def check_dataset(dataset: str) -> str:
+    """``dataset`` if it is one of :data:`~minitranscend.settings.DATASETS`, else a ValueError."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    return dataset
+
+
+def experiment_dir(cfg: ExperimentConfig, *parts: str) -> Path:
+    """``runs/<profile>/experiment/<parts...>``, created on demand."""
+    return run_dir(cfg.profile, "experiment", *parts)
+
+
+def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
+    """Games of ``dataset``; named by the experts, seed and ply cap (``n_games`` may grow).
+
+    Used in chapters 6 and 7."""
+    tag = settings_hash((cfg.experts[check_dataset(dataset)], cfg.seed, cfg.max_plies))
+    return experiment_dir(cfg, f"data-{dataset}-{tag}")
+
+
+def model_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
+    """The model trained on ``dataset``; named by its data, their number and the recipe."""
+    tag = settings_hash((data_dir(cfg, dataset).name, cfg.n_games, cfg.train))
+    return experiment_dir(cfg, f"model-{dataset}-{tag}")
+
+
+def ladder_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
+    """Matches and ratings of ``dataset``'s model; named by the model, the games per temperature
+    and the ply-cap rule, so each setting has its own folder (the report and
+    :func:`~minitranscend.experiment.shipped.publish` read exactly this one, not whichever ladder
+    folder is newest)."""
+    tag = settings_hash((model_dir(cfg, dataset).name, cfg.match_games, ADJUDICATE_CP))
+    return experiment_dir(cfg, f"ladder-{dataset}-{tag}")
+
+
+def rewards_dir(cfg: ExperimentConfig) -> Path:
+    """Per-state rewards of every policy (``rewards_per_state.csv``, ``rewards_summary.json``).
+
+    Used in chapter 7."""
+    return experiment_dir(cfg, "rewards")

@@ -1,0 +1,233 @@
+"""Every setting that differs between the ``ci`` and ``full`` profiles, in one typed place.
+
+A *profile* sizes all the work the course does: ``ci`` runs the whole book in minutes on 2 CPU
+cores (for CI and a first read), ``full`` is the real experiment. Everything that depends on it
+comes from here, so the command line, the stages and the chapters cannot disagree:
+
+* :func:`experiment_config` -> :class:`ExperimentConfig`, the chess experiment (chapters 2-7 and
+  ``minitranscend experiment``), with :class:`ChapterSizes`, how much each chapter computes;
+* :func:`kg_config` -> :class:`KGConfig`, the knowledge-graph experiments (chapter 8 and
+  ``minitranscend kg run``).
+
+The expert panels of the two datasets and the model recipe live here too, because the
+experiment's folders are named after them (changing one starts new folders).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .players import ExpertConfig
+
+if TYPE_CHECKING:  # only for the annotations: see _kg_graph below
+    from .kg.graph import GraphConfig
+    from .kg.learners import TransformerConfig
+
+PROFILES = ("ci", "full")
+DATASETS = ("A", "B")  # A: diverse experts; B: the ablation, experts whose errors coincide
+
+
+def check_profile(profile: str) -> str:
+    """``profile`` if it is one of :data:`PROFILES`, else a ValueError that lists them."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; use one of {PROFILES}")
+    return profile
+
+
+# --------------------------------------------------------------------------- the expert panels
+
+HABIT_RATE = 0.6  # > 1/2: a shared habit is the mode; < 1 / (1 + 1/4): four different ones are not
+SLIP = 0.5
+PIECE_WORDS = {"N": "knight", "B": "bishop", "R": "rook", "Q": "queen", "K": "king", "P": "pawn"}
+
+
+def diverse_experts(habit_rate: float = HABIT_RATE, eps: float = SLIP, nodes: int = 100,
+                    pieces: str = "BRQP") -> list[ExpertConfig]:
+    """Dataset A's panel: four experts of equal engine strength and slip rate, each with a
+    *different* habit (pushing its bishops, rooks, queen or pawns up the board). Of the mixture's
+    non-slip mass each habit move carries habit_rate / 4, the engine move at least
+    1 - habit_rate: the mode is the engine move, which no single expert plays most of the time.
+
+    Used in chapter 7."""
+    return [ExpertConfig(f"expert-{PIECE_WORDS[p]}", nodes=nodes, eps=eps, habit=p,
+                         habit_rate=habit_rate) for p in pieces]
+
+
+def coinciding_experts(habit_rate: float = HABIT_RATE, eps: float = SLIP, nodes: int = 100,
+                       piece: str = "Q") -> list[ExpertConfig]:
+    """Dataset B's panel: four experts who share one habit (each is dataset A's expert-queen with
+    its own random stream). Their habit move is the mode of their games, so a low-temperature
+    model plays it *every* time: the diversity ablation. The queen, because pushing it forward is
+    the costliest of the four habits: a shared cheap habit would hide the effect behind the
+    slips, which a vote removes in both datasets (the book's chapter 7 works out when).
+
+    Used in chapter 7."""
+    return [ExpertConfig(f"expert-{PIECE_WORDS[piece]}{i}", nodes=nodes, eps=eps, habit=piece,
+                         habit_rate=habit_rate) for i in range(1, 5)]
+
+
+# The model recipe both profiles use (keys of minitranscend.train.TrainConfig): a board encoder
+# with the from/to policy head, trained on legal-move-masked cross-entropy from the mover's point
+# of view, one torch thread (on 2 cores, two single-thread jobs beat one two-thread job). Chosen
+# by measurement: on 2 CPU cores it learns far more per second than a move-history GPT (chapter 4
+# and the README say by how much).
+BOARD_RECIPE: dict[str, Any] = dict(
+    tokenizer="board", preset="board-tiny", batch_size=64, lr=3e-3, min_lr=3e-4,
+    weight_decay=0.01, warmup_iters=100, max_iters=10**9, eval_interval=250, eval_iters=8,
+    canonical=True, legal_loss=True, threads=1)
+
+# The ladder of the main experiment (both profiles): the reference opponents every expert plays,
+# and the anchor of the Elo scale ("Elo above the uniformly random player").
+REFERENCE_OPPONENTS = ("random", "stockfish:nodes=10,name=sf-n10",
+                       "stockfish:nodes=100,name=sf-n100")
+ANCHOR, ANCHOR_RATING = "random", 0.0
+# Games stopped by the ply cap go to the side Stockfish (depth 12) finds at least this many
+# centipawns ahead, instead of being drawn: the board model rarely loses to its experts but
+# often cannot finish a won game (it sees no history and never learned to mate), and in the
+# first full run with habits 43 of model A's 160 games against its experts ended at the cap.
+# None plays the cap as a draw (the earlier rule; its numbers are in the README).
+# Part of the ladder folder's name. Used in chapter 7.
+ADJUDICATE_CP = 400
+
+
+# --------------------------------------------------------------------------- the chess experiment
+
+@dataclass(frozen=True)
+class ChapterSizes:
+    """How much the chapters compute beside the experiment's own stages (the ``N_...``
+    parameters of their set-up cells). They never enter a stage's stamp or a folder's name."""
+
+    toy_states: int                   # ch1: states of the toy world
+    toy_taus: int                     # ch1: temperatures on the toy world's curves
+    training_positions: int           # ch4: held-out positions the trained model is measured on
+    sampling_positions: int           # ch5: held-out positions of the entropy curve
+    ladder: tuple[str, ...]           # ch6: reference players of the rating ladder
+    model_opponents: tuple[str, ...]  # ch6: whom the model plays at each temperature
+    ladder_games: int                 # ch6: games per opponent-vs-opponent pairing
+    n_boot: int                       # ch6: bootstrap resamples of every interval
+    n_orders: int                     # ch6: Glicko-2 replays in random game orders
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The chess experiment's settings in one profile (see :func:`experiment_config`)."""
+
+    profile: str
+    n_games: int                          # games per dataset
+    experts: dict[str, list[ExpertConfig]]  # the panel of each dataset ("A", "B")
+    train: dict[str, Any]                 # minitranscend.train.TrainConfig fields (the recipe)
+    taus: tuple[float, ...]               # temperatures of the per-state reward
+    match_taus: tuple[float, ...]         # temperatures the model plays games at
+    n_states: int                         # held-out states of the reward stage
+    reward_depth: int                     # Stockfish depth that scores them
+    match_games: int                      # games per temperature in the ladder
+    max_plies: int                        # ply cap of every game (data and matches)
+    # Diversity (the paper's measure) counts opening states seen more than this many times.
+    # The paper uses 100; the full profile (8,000 games) keeps it (41 and 53 states). The ci
+    # profile's 200 games leave 3 states per dataset above 20 and 15-18 above 5: 5 is the largest
+    # threshold that still averages over a dozen states. Chapters 2 and 7 and the diversity
+    # stage all read this one value.
+    diversity_min_count: int
+    chapters: ChapterSizes
+    seed: int = 0
+    workers: int = 2                      # processes for games, analysis and training
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def stamp(self) -> dict[str, Any]:
+        """The settings a stage's results depend on (its cache stamp): all but the chapters'
+        sizes and the number of worker processes, which change no result."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("chapters", "workers")}
+
+
+def experiment_config(profile: str = "ci") -> ExperimentConfig:
+    """The chess experiment's settings. ``ci``: minutes on 2 cores, for the book's CI; ``full``:
+    the real experiment (the CPU budget: under an hour on 2 cores).
+
+    Used in chapters 2-7 (as ``minitranscend.experiment.config``)."""
+    experts = {"A": diverse_experts(), "B": coinciding_experts()}
+    names_a = [e.name for e in experts["A"]]
+    if check_profile(profile) == "ci":
+        taus = (0.001, 0.1, 0.5, 1.0)
+        return ExperimentConfig(
+            profile="ci", n_games=200, experts=experts,
+            train=dict(BOARD_RECIPE, max_iters=300, max_minutes=1.5, eval_interval=100,
+                       eval_iters=4),
+            taus=taus, match_taus=(0.001, 1.0), n_states=40, reward_depth=6, match_games=10,
+            max_plies=150, diversity_min_count=5,
+            chapters=ChapterSizes(
+                toy_states=500, toy_taus=40, training_positions=300, sampling_positions=200,
+                ladder=("random", "sf-n10", "sf-n100"),
+                model_opponents=("random", "sf-n10", names_a[0]),
+                ladder_games=4, n_boot=300, n_orders=50))
+    taus = (0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5)
+    return ExperimentConfig(
+        profile="full", n_games=8000, experts=experts, train=dict(BOARD_RECIPE, max_minutes=20.0),
+        taus=taus, match_taus=taus, n_states=2000, reward_depth=8, match_games=400,
+        max_plies=250, diversity_min_count=100,
+        chapters=ChapterSizes(
+            toy_states=20_000, toy_taus=200, training_positions=2000, sampling_positions=1000,
+            ladder=("random", "sf-n10", "sf-n100", "sf-n300", "sf-n1000"),
+            model_opponents=("sf-n10", "sf-n100", *names_a),
+            ladder_games=40, n_boot=2000, n_orders=200))
+
+
+# --------------------------------------------------------------------------- the knowledge graph
+# The graph's and the transformer's own configs live with their code (minitranscend.kg). They
+# are imported when a KGConfig is made, not when this module is: importing minitranscend.kg runs
+# its package (torch: 1.3 s measured, against 0.08 s for this whole module), and
+# minitranscend.kg.experiments imports this module, so a top-level import would make the two
+# import each other.
+
+def _kg_graph() -> GraphConfig:
+    from .kg.graph import GraphConfig
+
+    return GraphConfig()
+
+
+def _kg_transformer(**kwargs: Any) -> TransformerConfig:
+    from .kg.learners import TransformerConfig
+
+    return TransformerConfig(**kwargs)
+
+
+@dataclass(frozen=True)
+class KGConfig:
+    """The knowledge-graph experiments' settings in one profile (see :func:`kg_config`). Their
+    result files record these (as ``"profile"``) and are reused while they match."""
+
+    name: str = "ci"
+    graph: GraphConfig = field(default_factory=_kg_graph)
+    seeds: int = 3
+    # denoising
+    n_experts: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50, 100)
+    coverages: tuple[float, ...] = (0.1, 0.2, 0.4)
+    # (n_experts, coverage) points where a transformer is trained too; none in "ci" (too slow)
+    denoise_transformer: tuple[tuple[int, float], ...] = ()
+    # selection
+    alphas: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
+    select_transformer: tuple[float, ...] = ()
+    two_expert_alphas: tuple[float, ...] = tuple(k / 2 for k in range(-6, 7))  # -3, -2.5 .. 3
+    home_coverage: float = 0.9
+    away_coverage: float = 0.1
+    statements_per_fact: int = 2   # each expert writes statements_per_fact * n_facts statements
+    # generalization
+    n_clusters: int = 4
+    transformer: TransformerConfig = field(default_factory=lambda: _kg_transformer(
+        block_size=32, batch_size=64, n_embd=64, steps=150, learning_rate=3e-3))
+    generalization_steps: int = 300
+
+
+def kg_config(profile: str = "ci") -> KGConfig:
+    """The knowledge-graph experiments' settings. ``ci``: a minute for the whole chapter;
+    ``full``: a few minutes per experiment on 2 cores, with transformers.
+
+    Used in chapter 8 (as ``minitranscend.kg.get_profile``)."""
+    if check_profile(profile) == "ci":
+        return KGConfig()
+    return KGConfig(name="full", seeds=5, denoise_transformer=((5, 0.4), (50, 0.4)),
+                    select_transformer=(0.0, 4.0),
+                    transformer=_kg_transformer(block_size=32, batch_size=128, steps=600,
+                                                learning_rate=3e-3),
+                    generalization_steps=1000)
