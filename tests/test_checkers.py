@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from minitranscend import exercises as ex
-from minitranscend.kg import ExpertConfig, count_learner_for, generate_graph, make_experts
+from minitranscend.kg import ExpertPoolConfig, count_learner_for, generate_graph, make_experts
 from minitranscend.tokenizers import MoveTokenizer
 from test_exercises_ch2_ch3 import my_keep  # the chapter-2 tests' reference solution
 
@@ -192,8 +192,8 @@ def answer_probability(counts, truth, tau):
 def _denoising_accuracy(correlation: float = 0.5, tau: float = 0) -> float:
     graph = generate_graph()
     truth = np.array([f.tail for f in graph.facts])
-    pool = make_experts(graph, ExpertConfig(n_experts=50, coverage=0.2, correlation=correlation,
-                                            seed=0))
+    pool = make_experts(graph, ExpertPoolConfig(n_experts=50, coverage=0.2,
+                                                correlation=correlation, seed=0))
     return count_learner_for(pool).accuracy(truth, tau)
 
 

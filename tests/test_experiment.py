@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 from minitranscend import experiment as ex
+from minitranscend import settings
+from minitranscend.evaluation.ladder import LADDER
+from minitranscend.experiment import stages
+from minitranscend.player_specs import model_label
 from minitranscend.settings import PROFILES, experiment_config, kg_config
 from minitranscend.exercises import check_gain_share, check_mixture_vote
 
@@ -38,6 +42,25 @@ def test_folder_names_are_the_settings_hashes_of_before(tmp_path, monkeypatch):
     assert names["full"] == ["data-A-112f2cdd", "model-A-d8008098", "ladder-A-e955aa8e",
                              "data-B-6da28193", "model-B-145ee7d8", "ladder-B-dce80f13"]
 
+
+
+def test_ladder_stage_rates_on_the_one_ladder(tmp_path, monkeypatch):
+    # the experiment's ladder is evaluation.ladder.LADDER (references, anchor, ply-cap rule, draw
+    # avoidance): no copy of its rules in the settings or the stage
+    monkeypatch.setenv("MINITRANSCEND_RUNS", str(tmp_path))
+    seen = {}
+    monkeypatch.setattr(stages, "ensure_model", lambda cfg, ds, progress=True: tmp_path / "best.pt")
+    monkeypatch.setattr(stages, "evaluate_temperatures", lambda *a, **kw: seen.update(args=a, kw=kw))
+    cfg = ex.config("ci")
+    stages.ladder_stage(cfg, "A", progress=False)
+    opponents = seen["args"][2]
+    assert [o.label for o in opponents] == ([o.label for o in LADDER.opponents()]
+                                            + [e.name for e in cfg.experts["A"]])
+    assert seen["kw"]["ladder"] is LADDER
+    assert not {"anchor", "anchor_rating", "adjudicate", "model_params"} & set(seen["kw"])
+    assert seen["kw"]["model_opponents"] == [LADDER.anchor] + [e.name for e in cfg.experts["A"]]
+    for name in ("REFERENCE_OPPONENTS", "ANCHOR", "ANCHOR_RATING", "ADJUDICATE_CP"):
+        assert not hasattr(settings, name) and not hasattr(ex, name)
 
 def test_one_settings_module_for_every_profile():
     for profile in PROFILES:
@@ -85,7 +108,7 @@ def test_ladder_verdict_needs_non_overlapping_intervals():
 
 def test_reward_series_maps_rows_to_the_figure_format():
     cfg = ex.config("ci")
-    rows = [{"policy": f"model-{ds} tau={t:g}", "mean": t, "lo": t - 1, "hi": t + 1}
+    rows = [{"policy": model_label(f"model-{ds}", t), "mean": t, "lo": t - 1, "hi": t + 1}
             for ds in "AB" for t in cfg.taus]
     rows += [{"policy": n, "mean": 0.5, "lo": 0.4, "hi": 0.6} for n in ("expert-B", "expert-N1", "random")]
     summary = {"summary": rows, "transcendence": {"datasets": {"A": {"best_expert": "expert-B"},
@@ -154,7 +177,7 @@ def test_reward_gap_series_reproduces_the_shipped_verdict():
         t = summary["transcendence"]["datasets"][ds]
         (name, rows), = [(k, v) for k, v in series.items() if k.startswith(f"model-{ds} ")]
         assert name == f"model-{ds} minus {t['best_expert']}"
-        best = next(r for r in rows if f"tau={r['tau']:g}" in t["best_model"])
+        best = next(r for r in rows if model_label(f"model-{ds}", r["tau"]) == t["best_model"])
         d = t["model_minus_best_expert"]
         # the same states, games, seed and resampling: the same interval (the CSV keeps 6 digits)
         assert (best["rating"], best["lo"], best["hi"]) == pytest.approx((d["mean"], d["lo"], d["hi"]), abs=1e-6)

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from minitranscend.kg import (CountLearner, GraphConfig, Vocab, count_learner_for,
                               generate_graph, make_experts, plurality_accuracy,
                               selection_condition, tempered_truth_probability)
-from minitranscend.kg.experiments import majority_relation_baseline, split_two_hops
+from minitranscend.kg.splits import majority_relation_baseline, two_hop_splits
 from minitranscend.kg.experts import ExpertPoolConfig
 from minitranscend.kg.graph import RELATION_BY_NAME, RELATIONS
 from minitranscend.kg.learners import pack_paragraphs
@@ -128,10 +128,11 @@ def test_selection_condition_explains_the_tau1_gain():
 
 
 def test_two_hop_split_and_tokens():
-    cluster, seen, held = split_two_hops(GRAPH, 4)
+    sp = two_hop_splits(GRAPH, 4)
+    seen, held = sp.within, sp.test
     assert len(seen) + len(held) == len(GRAPH.two_hops()) and len(seen) > 100
-    assert all(cluster[q.head] != cluster[q.bridge] for q in held)
-    assert 0.0 < majority_relation_baseline(seen, held) < 0.3
+    assert all(sp.cluster[q.head] != sp.cluster[q.bridge] for q in held)
+    assert 0.0 < majority_relation_baseline(GRAPH, held) < 0.3
     vocab = Vocab(GRAPH)
     q = held[0]
     ids, ans = vocab.two_hop_cot(q)
@@ -141,9 +142,9 @@ def test_two_hop_split_and_tokens():
     assert vocab.decode(X[0, :18]).startswith("<bos> the")
 
 
-def test_transformer_pipeline_learns_a_tiny_graph():
-    from minitranscend.kg.learners import (TransformerConfig, cot_accuracy, fact_prompts, pack_epochs,
-                                           train_transformer, transformer_accuracy)
+def tiny_graph_data():
+    """A two-country graph and its packed fact sequences: the transformer tests' data."""
+    from minitranscend.kg.learners import pack_epochs
 
     g = generate_graph(GraphConfig(n_countries=2, cities_per_country=2, people_per_city=1,
                                    companies_per_country=1, rivers_per_country=1, n_languages=2,
@@ -151,6 +152,14 @@ def test_transformer_pipeline_learns_a_tiny_graph():
     vocab = Vocab(g)
     X, Y = pack_epochs([vocab.fact(*f) for f in g.facts], 32, vocab.w("<bos>"),
                        np.random.default_rng(0), min_rows=256)
+    return g, vocab, X, Y
+
+
+def test_transformer_pipeline_learns_a_tiny_graph():
+    from minitranscend.kg.learners import (TransformerConfig, cot_accuracy, fact_prompts,
+                                           train_transformer, transformer_accuracy)
+
+    g, vocab, X, Y = tiny_graph_data()
     cfg = TransformerConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=32, steps=150,
                             learning_rate=1e-2, warmup=10)
     model = train_transformer(X, Y, len(vocab), cfg)
@@ -166,14 +175,9 @@ def test_transformer_trains_with_the_generic_loop_as_it_did_with_its_own():
     """kg's transformer now trains with minitranscend.train.fit; on the same seed it reaches the
     loss the chapter's own loop reached (2.486666440963745 after 20 steps, recorded with that
     loop before it was removed), so the chapter's results do not change."""
-    from minitranscend.kg.learners import TransformerConfig, kg_learning_rate, pack_epochs, train_transformer
+    from minitranscend.kg.learners import TransformerConfig, kg_learning_rate, train_transformer
 
-    g = generate_graph(GraphConfig(n_countries=2, cities_per_country=2, people_per_city=1,
-                                   companies_per_country=1, rivers_per_country=1, n_languages=2,
-                                   n_currencies=2, seed=3))
-    vocab = Vocab(g)
-    X, Y = pack_epochs([vocab.fact(*f) for f in g.facts], 32, vocab.w("<bos>"),
-                       np.random.default_rng(0), min_rows=256)
+    g, vocab, X, Y = tiny_graph_data()
     cfg = TransformerConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=32, steps=20,
                             learning_rate=1e-2, warmup=10)
     model = train_transformer(X, Y, len(vocab), cfg)

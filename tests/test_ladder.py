@@ -10,8 +10,8 @@ import json
 import pytest
 import torch
 
-from minitranscend.evaluation.ladder import (LADDER, as_opponent, checkpoint_tag,
-                                             connect_opponents, evaluate_temperatures, plan_ladder)
+from minitranscend.evaluation.ladder import (as_opponent, checkpoint_tag, connect_opponents,
+                                             evaluate_temperatures, plan_ladder)
 from minitranscend.player_specs import PlayerSpec, expert_spec, model_spec
 from minitranscend.evaluation.match import load_games
 from minitranscend.evaluation.ratings import Rung, default_ladder

@@ -42,7 +42,7 @@ GAMES = [
          moves="1. Ra5+ Kd4"),                                 # 14 custom start position
 ]
 EXPECTED = {"read": 15, "kept": 3, "skipped_unfinished": 1, "skipped_malformed": 6, "skipped_elo": 2,
-            "skipped_time_control": 2, "skipped_empty": 1}
+            "skipped_time_control": 2, "skipped_empty": 1, "skipped_truncated": 0}
 
 
 @pytest.fixture()
@@ -71,7 +71,8 @@ def test_no_filters(pgn: Path):
     assert len(list(games)) == 9
     # without an Elo cap the Elo headers are optional: games 7 and 8 are kept, as are 1, 2, 9, 10
     assert counts == {"read": 15, "kept": 9, "skipped_unfinished": 1, "skipped_malformed": 4,
-                      "skipped_elo": 0, "skipped_time_control": 0, "skipped_empty": 1}
+                      "skipped_elo": 0, "skipped_time_control": 0, "skipped_empty": 1,
+                      "skipped_truncated": 0}
 
 
 def test_limit_counts_kept_games(pgn: Path):

@@ -10,6 +10,7 @@ from minitranscend.referee import game_result, pgn_games, play_game
 from minitranscend.store import DamagedFileError
 from minitranscend.players import RandomPlayer, StockfishPlayer
 from minitranscend.engine import SearchLimit
+from procs import descendants
 
 
 def test_stalemate_is_a_draw():
@@ -158,38 +159,9 @@ def test_ply_cap_adjudication_by_stockfish(tmp_path):
     assert cfg["adjudicate"] == 400
 
 
-def _descendants(pid: int) -> dict[int, str]:
-    """{pid: command name} of every live descendant of ``pid`` (from /proc)."""
-    import os
-
-    children: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] == "Z":
-            continue
-        names[int(entry)] = name
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    out, todo = {}, [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out[c] = names[c]
-            todo.append(c)
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
 def test_sigterm_stops_the_workers_and_their_engines(tmp_path):
-    import os
     import signal
     import subprocess
     import sys
@@ -204,7 +176,7 @@ def test_sigterm_stops_the_workers_and_their_engines(tmp_path):
     try:
         deadline = time.time() + 60
         while time.time() < deadline:  # both workers up, each with its engine(s)
-            tree = _descendants(parent.pid)
+            tree = descendants(parent.pid)
             if sum(n.startswith("stockfish") for n in tree.values()) >= 3:
                 break
             time.sleep(0.2)

@@ -39,6 +39,39 @@ class StockfishNotFoundError(FileNotFoundError):
     """Raised when no Stockfish binary can be found; the message says how to install one."""
 
 
+class EngineStartError(RuntimeError):
+    """The program found as Stockfish did not start as a UCI engine (not an engine, crashed, or
+    silent): raised at once with the path and where it came from, instead of a bare timeout."""
+
+
+START_TIMEOUT_S = 10.0  # python-chess's default wait for ``uciok``
+
+
+def _where(path: str) -> str:
+    """Where the engine path came from, for error messages: the fix differs."""
+    env = os.environ.get("STOCKFISH_PATH")
+    if env and path in (env, shutil.which(env)):
+        return "$STOCKFISH_PATH"
+    return "the search of PATH and the usual install folders"
+
+
+def popen_engine(path: str, timeout: float | None = None) -> chess.engine.SimpleEngine:
+    """Start ``path`` as a UCI engine, or raise :class:`EngineStartError` naming the path and
+    ``$STOCKFISH_PATH``. python-chess kills the process itself when the UCI handshake fails.
+    ``timeout``: seconds to wait for the handshake (default :data:`START_TIMEOUT_S`)."""
+    timeout = START_TIMEOUT_S if timeout is None else timeout
+    try:
+        return chess.engine.SimpleEngine.popen_uci(path, timeout=timeout)
+    except (TimeoutError, chess.engine.EngineError, chess.engine.EngineTerminatedError,
+            OSError) as e:
+        why = "did not answer the UCI handshake within " f"{timeout:g} s" \
+            if isinstance(e, TimeoutError) else f"failed to start ({type(e).__name__}: {e})"
+        raise EngineStartError(
+            f"{path} (found through {_where(path)}) {why}: it is not a working UCI chess engine. "
+            "Point STOCKFISH_PATH at a Stockfish binary (or unset it to search PATH and "
+            "/usr/games)") from None
+
+
 def find_stockfish(path: str | os.PathLike | None = None) -> str:
     """Return the path of a Stockfish binary.
 
@@ -71,7 +104,7 @@ def find_stockfish(path: str | os.PathLike | None = None) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _version_of(path: str) -> str:
-    engine = chess.engine.SimpleEngine.popen_uci(path)
+    engine = popen_engine(path)
     try:
         return engine.id.get("name", "Stockfish (unknown version)")
     finally:
@@ -98,11 +131,21 @@ class EngineSettings:
     hash_mb: int = 16
     skill_level: int | None = None  # 0..20; None leaves Stockfish at full strength (20)
 
+    def __post_init__(self) -> None:
+        # Checked here, before any process starts: an option Stockfish refuses used to fail
+        # inside ``configure`` with the engine already running (and the program hung at exit).
+        for name, lo, hi in (("threads", 1, 1024), ("hash_mb", 1, 1 << 20), ("skill_level", 0, 20)):
+            v = getattr(self, name)
+            if v is None and name == "skill_level":
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                label = "Skill Level" if name == "skill_level" else name
+                raise ValueError(f"engine option {label} ({name}) must be an integer in {lo}..{hi}, "
+                                 f"got {v!r}")
+
     def uci_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {"Threads": self.threads, "Hash": self.hash_mb}
         if self.skill_level is not None:
-            if not 0 <= self.skill_level <= 20:
-                raise ValueError(f"Skill Level must be in 0..20, got {self.skill_level}")
             opts["Skill Level"] = self.skill_level
         return opts
 
@@ -154,11 +197,20 @@ class Engine:
 
     # -- lifecycle -------------------------------------------------------------------------
     def _start(self) -> None:
-        engine = chess.engine.SimpleEngine.popen_uci(self.path)
-        engine.configure(self.settings.uci_options())
+        engine = popen_engine(self.path)
+        # Cleanup is registered before anything else can fail: an engine left running with no
+        # owner keeps python-chess's non-daemon thread alive and the program never exits.
         self._engine = engine
         self._finalizer = weakref.finalize(self, _quietly_close, engine)
         _LIVE_ENGINES.add(self)
+        try:
+            engine.configure(self.settings.uci_options())
+        except BaseException as e:
+            self.close()
+            if isinstance(e, (chess.engine.EngineError, chess.engine.EngineTerminatedError)):
+                raise EngineStartError(f"{self.path} refused the options {self.settings.uci_options()}"
+                                       f" ({e}); check the engine settings") from None
+            raise
 
     def _restart(self) -> None:
         self.restarts += 1

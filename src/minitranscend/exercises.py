@@ -701,7 +701,7 @@ def check_selection_gain(value: float) -> Result:
 @_checker("the count learner's greedy accuracy, a number between 0 and 1")
 def check_correlated_denoising(value: float) -> Result:
     """Exercise 8.3: greedy count-learner accuracy of 50 experts, coverage 0.2, correlation 0.5."""
-    from .kg import ExpertConfig, count_learner_for, generate_graph, make_experts
+    from .kg import ExpertPoolConfig, count_learner_for, generate_graph, make_experts
 
     got, problem = _as_number(value, "your accuracy, a number between 0 and 1")
     if got is None:
@@ -710,8 +710,8 @@ def check_correlated_denoising(value: float) -> Result:
     truth = np.array([f.tail for f in graph.facts])
 
     def accuracy(correlation: float, tau: float) -> float:
-        pool = make_experts(graph, ExpertConfig(n_experts=50, coverage=0.2,
-                                                correlation=correlation, seed=0))
+        pool = make_experts(graph, ExpertPoolConfig(n_experts=50, coverage=0.2,
+                                                    correlation=correlation, seed=0))
         return count_learner_for(pool).accuracy(truth, tau)
 
     want = accuracy(0.5, 0)
@@ -724,7 +724,7 @@ def check_correlated_denoising(value: float) -> Result:
     if abs(got - accuracy(0.5, 1)) < 1e-6:
         return False, "that is the accuracy at tau = 1 (sampling); greedy means tau = 0"
     return False, (_probability_problem(got, "an accuracy") or
-                   f"{got:.3f} is not it; build ExpertConfig(n_experts=50, coverage=0.2, "
+                   f"{got:.3f} is not it; build ExpertPoolConfig(n_experts=50, coverage=0.2, "
                    "correlation=0.5, seed=0) on generate_graph() and take the count learner's "
                    "accuracy at tau = 0")
 

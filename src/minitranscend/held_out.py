@@ -41,7 +41,7 @@ def held_out_states(data_dir: str | os.PathLike, n: int, val_fraction: float = 0
     ``ceil(1.2 n / #games)`` random plies from ply ``min_ply`` on of every held-out game, finished
     positions left out, shuffled with ``seed``. Raises if the held-out games hold fewer than ``n``.
 
-    Used in chapters 4 and 5."""
+    Used in chapters 4, 5 and 6."""
     games = [g for g in iter_games(data_dir) if is_val_game(g.id, val_fraction)]
     per_game = max(1, math.ceil(1.2 * n / max(1, len(games))))
     rng = random.Random(seed)

@@ -120,6 +120,18 @@ class ExpertConfig:
     habit_rate: float = 0.0
 
     def __post_init__(self) -> None:
+        # Checked before any engine starts (an experts file is read long before the workers are).
+        if self.skill_level is not None:
+            EngineSettings(skill_level=self.skill_level)  # ValueError naming Skill Level
+        for field_name in ("nodes", "depth"):
+            value = getattr(self, field_name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{field_name} must be an integer >= 1, got {value!r}")
+        if self.movetime is not None and not (isinstance(self.movetime, (int, float))
+                                              and 0 < self.movetime < float("inf")):
+            raise ValueError(f"movetime must be a number of seconds > 0, got {self.movetime!r}")
+        if self.nodes is None and self.depth is None and self.movetime is None:
+            raise ValueError(f"expert {self.name!r} needs a search limit: nodes, depth or movetime")
         for field_name in ("eps", "habit_rate"):
             value = getattr(self, field_name)
             if not 0.0 <= value <= 1.0:

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .player_specs import model_label
 from .players import Closing
 from .temperature import (apply_temperature, check_tau, log_softmax_at_temperature,
                           softmax_at_temperature)
@@ -385,7 +386,7 @@ class ModelPlayer(Closing):
         if mode == "paper" and _kind(tokenizer) != "char":
             raise ValueError("mode='paper' samples characters; it needs a char tokenizer")
         self.model, self.tokenizer, self.tau, self.mode = model.eval(), tokenizer, check_tau(tau), mode
-        self.name = name or f"model-{tokenizer.name}-tau{tau:g}"
+        self.name = name or model_label(f"model-{tokenizer.name}", tau)
         self.meta = meta or {}
         self.max_chars, self.retries = max_chars, retries
         self.avoid_draws = bool(avoid_draws)

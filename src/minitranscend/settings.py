@@ -10,7 +10,9 @@ comes from here, so the command line, the stages and the chapters cannot disagre
   ``minitranscend kg run``).
 
 The expert panels of the two datasets and the model recipe live here too, because the
-experiment's folders are named after them (changing one starts new folders).
+experiment's folders are named after them (changing one starts new folders). The rating ladder
+(reference opponents, anchor, ply-cap rule) is not a profile setting: both profiles rate on the
+course's one ladder, :data:`minitranscend.evaluation.ladder.LADDER`.
 """
 from __future__ import annotations
 
@@ -76,19 +78,6 @@ BOARD_RECIPE: dict[str, Any] = dict(
     weight_decay=0.01, warmup_iters=100, max_iters=10**9, eval_interval=250, eval_iters=8,
     canonical=True, legal_loss=True, threads=1)
 
-# The ladder of the main experiment (both profiles): the reference opponents every expert plays,
-# and the anchor of the Elo scale ("Elo above the uniformly random player").
-REFERENCE_OPPONENTS = ("random", "stockfish:nodes=10,name=sf-n10",
-                       "stockfish:nodes=100,name=sf-n100")
-ANCHOR, ANCHOR_RATING = "random", 0.0
-# Games stopped by the ply cap go to the side Stockfish (depth 12) finds at least this many
-# centipawns ahead, instead of being drawn: the board model rarely loses to its experts but
-# often cannot finish a won game (it sees no history and never learned to mate), and in the
-# first full run with habits 43 of model A's 160 games against its experts ended at the cap.
-# None plays the cap as a draw (the earlier rule; its numbers are in the README).
-# Part of the ladder folder's name. Used in chapter 7.
-ADJUDICATE_CP = 400
-
 
 # --------------------------------------------------------------------------- the chess experiment
 
@@ -145,7 +134,7 @@ def experiment_config(profile: str = "ci") -> ExperimentConfig:
     """The chess experiment's settings. ``ci``: minutes on 2 cores, for the book's CI; ``full``:
     the real experiment (the CPU budget: under an hour on 2 cores).
 
-    Used in chapters 2-7 (as ``minitranscend.experiment.config``)."""
+    Used in chapters 1-7 (also importable as ``minitranscend.experiment.config``)."""
     experts = {"A": diverse_experts(), "B": coinciding_experts()}
     names_a = [e.name for e in experts["A"]]
     if check_profile(profile) == "ci":
@@ -212,22 +201,59 @@ class KGConfig:
     home_coverage: float = 0.9
     away_coverage: float = 0.1
     statements_per_fact: int = 2   # each expert writes statements_per_fact * n_facts statements
+    # how a wrong answer is made: "tail" (a random entity of the tail's type) or "head_or_tail"
+    # (half of them head swaps, as the paper's corruption of the head or the tail)
+    corruption: str = "tail"
+    # selection sweep (the paper's Fig. 5 axis): experts who each know one cluster of facts, a
+    # share `coverage` of the graph (1/coverage clusters), and write e^alpha times more there
+    select_sweep_coverages: tuple[float, ...] = (0.1, 0.01)
+    select_sweep_experts: tuple[int, ...] = (1, 3, 10, 30, 100, 300)
+    select_sweep_alpha: float = 5.0          # log writing weight; paper's alpha = 1 - e^-alpha
+    select_sweep_correlation: float = 1.0    # non-experts share one misconception per fact
+    # (coverage, n_experts) sweep points where transformers are trained too; none in "ci"
+    select_sweep_transformer: tuple[tuple[float, int], ...] = ()
+    transformer_seeds: int = 2               # seeds of every transformer that has an interval
     # generalization
     n_clusters: int = 4
+    gen_cluster_scheme: str = "region"       # "region" (local expertise) or "random"
+    validation_fraction: float = 0.2         # of the within-expertise two-hops, held out
+    gen_fractions: tuple[float, ...] = (0.0, 1.0)   # shares of the train split written
+    phrasings: int = 1                       # phrasings per relation of the one-hop facts (1-4)
+    kappa_comp: int = 0                      # Appendix A.2's cost of composing (a lower bound: 0)
+    threshold_settings: tuple[tuple[str, int], ...] = (
+        ("random", 2), ("random", 4), ("random", 8), ("region", 2), ("region", 4), ("region", 8))
     transformer: TransformerConfig = field(default_factory=lambda: _kg_transformer(
         block_size=32, batch_size=64, n_embd=64, steps=150, learning_rate=3e-3))
-    generalization_steps: int = 300
+    gen_transformer: TransformerConfig = field(default_factory=lambda: _kg_transformer(
+        n_layer=1, block_size=32, batch_size=32, n_embd=64, learning_rate=1e-2, warmup=20))
+    generalization_steps: int = 120
+
+    def __post_init__(self) -> None:
+        if self.corruption not in ("tail", "head_or_tail"):
+            raise ValueError(f"corruption must be 'tail' or 'head_or_tail', got {self.corruption!r}")
+        if self.gen_cluster_scheme not in ("region", "random"):
+            raise ValueError(f"gen_cluster_scheme must be 'region' or 'random', "
+                             f"got {self.gen_cluster_scheme!r}")
+        if not 1 <= self.phrasings <= 4:
+            raise ValueError(f"phrasings must be in 1..4, got {self.phrasings}")
+        if any(not 0.0 <= f <= 1.0 for f in self.gen_fractions):
+            raise ValueError(f"gen_fractions are shares in [0, 1], got {self.gen_fractions}")
 
 
 def kg_config(profile: str = "ci") -> KGConfig:
     """The knowledge-graph experiments' settings. ``ci``: a minute for the whole chapter;
     ``full``: a few minutes per experiment on 2 cores, with transformers.
 
-    Used in chapter 8 (as ``minitranscend.kg.get_profile``)."""
+    Used in chapter 8."""
     if check_profile(profile) == "ci":
         return KGConfig()
     return KGConfig(name="full", seeds=5, denoise_transformer=((5, 0.4), (50, 0.4)),
                     select_transformer=(0.0, 4.0),
+                    select_sweep_experts=(1, 3, 10, 30, 100, 300, 1000),
+                    select_sweep_transformer=((0.1, 30),),
                     transformer=_kg_transformer(block_size=32, batch_size=128, steps=600,
                                                 learning_rate=3e-3),
-                    generalization_steps=1000)
+                    transformer_seeds=2, gen_fractions=(0.0, 0.25, 0.5, 1.0), phrasings=3,
+                    gen_transformer=_kg_transformer(block_size=32, batch_size=64, n_embd=64,
+                                                    learning_rate=3e-3),
+                    generalization_steps=400)

@@ -76,9 +76,16 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
-    """:func:`atomic_write_text` of ``obj`` as JSON (dataclasses and paths allowed)."""
-    atomic_write_text(path, json.dumps(obj, indent=indent, default=_jsonable) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1,
+                      allow_nan: bool = True) -> None:
+    """:func:`atomic_write_text` of ``obj`` as JSON (dataclasses and paths allowed).
+
+    ``allow_nan=False`` refuses ``Infinity``/``NaN`` (not JSON; strict readers fail on them):
+    used for settings and manifests. It is not the default because some results are infinite
+    by definition and recorded so (the Elo difference of a match one side won every game of,
+    in match summaries and the published ladder files)."""
+    atomic_write_text(path, json.dumps(obj, indent=indent, default=_jsonable, allow_nan=allow_nan)
+                      + "\n")
 
 
 def append_jsonl(path: str | os.PathLike, records: Iterable[Any]) -> None:

@@ -4,10 +4,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from pathlib import Path
 
 from ..paths import PROFILES, run_dir
+from ..players import default_experts
 from ..store import atomic_write_json
+from ..tokenizers import load_tokens, tokenize_dataset
+from .generate import generate_games, load_experts
+from .lichess import convert_lichess
+from .records import check_dataset, iter_games
+from .stats import dataset_stats, diversity
 
 
 def _default_out(args: argparse.Namespace, name: str) -> Path:
@@ -15,11 +22,6 @@ def _default_out(args: argparse.Namespace, name: str) -> Path:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    import time
-
-    from ..players import default_experts
-    from .generate import generate_games, load_experts
-
     experts = default_experts() if args.experts == "default" else load_experts(args.experts)
     out = _default_out(args, "experts")
     t0 = time.perf_counter()
@@ -32,8 +34,6 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _lichess(args: argparse.Namespace) -> int:
-    from .lichess import convert_lichess
-
     out = _default_out(args, f"lichess-{args.max_elo or 'all'}")
     m = convert_lichess(args.input, out, max_elo=args.max_elo, time_controls=args.time_control,
                         limit=args.limit, shard_size=args.shard_size)
@@ -42,10 +42,11 @@ def _lichess(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from .records import iter_games
-    from .stats import dataset_stats, diversity
-
     data = Path(args.data) if args.data else run_dir(args.profile, "data", "experts")
+    if not data.exists():
+        raise FileNotFoundError(f"no dataset at {data} — make one with `minitranscend data "
+                                "generate` or `data lichess`, or pass --data")
+    check_dataset(data, allow_incomplete=args.allow_incomplete, require_manifest=True)
     stats = dataset_stats(iter_games(data))
     stats["diversity"] = diversity(iter_games(data), max_ply=args.max_ply, min_count=args.min_count)
     atomic_write_json(data / "stats.json", stats, indent=2)
@@ -54,8 +55,6 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _tokenize(args: argparse.Namespace) -> int:
-    from ..tokenizers import load_tokens, tokenize_dataset
-
     data = Path(args.data) if args.data else run_dir(args.profile, "data", "experts")
     path = tokenize_dataset(data, args.tokenizer)
     tg = load_tokens(data, args.tokenizer)
@@ -100,6 +99,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--max-ply", type=int, default=16)
     s.add_argument("--min-count", type=int, default=100,
                    help="diversity uses states seen more than this many times (paper: 100)")
+    s.add_argument("--allow-incomplete", action="store_true",
+                   help="describe a dataset whose manifest is missing or says it is unfinished")
     common(s)
     s.set_defaults(func=_stats)
 

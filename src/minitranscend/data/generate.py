@@ -57,11 +57,14 @@ def load_experts(path: str | os.PathLike) -> list[ExpertConfig]:
         raw = json.load(fh)
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"{path}: expected a non-empty JSON list of expert settings")
-    try:
-        return [ExpertConfig(**d) for d in raw]
-    except TypeError as e:
-        raise ValueError(f"{path}: bad expert settings ({e}); allowed fields: "
-                         f"{list(ExpertConfig.__dataclass_fields__)}") from None
+    experts = []
+    for i, d in enumerate(raw):
+        try:
+            experts.append(ExpertConfig(**d))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: expert {i + 1} ({d!r}): {e}; allowed fields: "
+                             f"{list(ExpertConfig.__dataclass_fields__)}") from None
+    return experts
 
 
 def game_plan(seed: int, game_id: int, n_experts: int) -> tuple[int, int, int, int]:
@@ -161,7 +164,7 @@ def _write_manifest(out: Path, ident: dict[str, Any], n_games: int, complete: bo
                 "draw_rules": "outcome(claim_draw=False) + automatic threefold repetition "
                               "and fifty-move draws; ply cap scored 1/2-1/2",
                 "complete": complete, **(extra or {})}
-    atomic_write_json(out / MANIFEST, manifest, indent=2)
+    atomic_write_json(out / MANIFEST, manifest, indent=2, allow_nan=False)
     return manifest
 
 
@@ -177,6 +180,10 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
     """
     if n_games < 1:
         raise ValueError(f"n_games must be >= 1, got {n_games}")
+    if max_plies < 1:
+        raise ValueError(f"max_plies must be >= 1 (a game where nobody moves is no game), got {max_plies}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     if not experts:
@@ -240,12 +247,12 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
         bar.close()
 
     records_plies = _count_plies(out)
-    manifest = _write_manifest(out, ident, n_games, complete=True, extra={
-        "n_games": n_games, "n_plies": records_plies, "n_shards": len(shards),
-        "fingerprint": fingerprint(out)})
     if tokenize:
         tokenize_dataset(out, MoveTokenizer(), progress=False)
-    return manifest
+    # Last: "complete" is written only when everything else is on disk.
+    return _write_manifest(out, ident, n_games, complete=True, extra={
+        "n_games": n_games, "n_plies": records_plies, "n_shards": len(shards),
+        "fingerprint": fingerprint(out)})
 
 
 def _write_shard(out: Path, k: int, games: list[tuple[str, str]]) -> None:

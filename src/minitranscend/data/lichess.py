@@ -11,7 +11,15 @@ expensive part and most games of a dump fail the rating filter. Every game read 
 exactly once, in ``kept`` or in one ``skipped_*`` reason::
 
     read = kept + skipped_unfinished + skipped_malformed + skipped_elo
-                + skipped_time_control + skipped_empty
+                + skipped_time_control + skipped_empty + skipped_truncated
+
+A game whose movetext does not end with its result token (``1-0``, ``0-1``, ``1/2-1/2``, ``*``)
+was cut short — a ``.pgn`` cut mid-game ends that way — and is counted in ``skipped_truncated``,
+never kept as a finished game. A compressed input must end cleanly: a ``.pgn.zst`` cut
+mid-stream raises :class:`TruncatedInputError` (reading on would keep a fraction of the dump
+and call it complete). The compression is read from the file's first bytes (zstandard, gzip,
+bzip2 or plain text), not from its extension, so a misnamed or upper-case ``.PGN.ZST`` file is
+read correctly; binary data that is none of these is refused.
 
 Malformed means: no/invalid ``Result``; a non-standard variant or a ``FEN`` start position; an
 illegal or unparsable move (python-chess reported errors); missing or non-numeric Elo headers
@@ -19,9 +27,12 @@ illegal or unparsable move (python-chess reported errors); missing or non-numeri
 """
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -30,26 +41,93 @@ import chess.pgn
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..store import atomic_write_json
+from ..store import atomic_write_json, file_digest
 from ..tokenizers import MoveTokenizer, tokenize_dataset
-from .records import RESULTS, GameRecord, fingerprint, shard_paths, write_jsonl_shard
+from .records import MANIFEST, RESULTS, GameRecord, fingerprint, shard_paths, write_jsonl_shard
 
 COUNT_KEYS = ("read", "kept", "skipped_unfinished", "skipped_malformed", "skipped_elo",
-              "skipped_time_control", "skipped_empty")
+              "skipped_time_control", "skipped_empty", "skipped_truncated")
+ZSTD_MAGIC, GZIP_MAGIC, BZIP2_MAGIC = b"\x28\xb5\x2f\xfd", b"\x1f\x8b", b"BZh"
+
+
+class TruncatedInputError(ValueError):
+    """A compressed input that stops in the middle of its stream: the file was cut short."""
+
+
+class _ZstdFrames(io.RawIOBase):
+    """Decompresses every zstandard frame of a file and raises :class:`TruncatedInputError` if
+    the file ends inside one (``zstandard``'s stream reader just stops there, silently)."""
+
+    def __init__(self, path: Path) -> None:
+        import zstandard  # optional: only .zst dumps need it
+
+        self._zstd = zstandard
+        self._path = path
+        self._fh = open(path, "rb")
+        self._dobj = zstandard.ZstdDecompressor().decompressobj()
+        self._fed = False  # the current frame has received input
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            chunk = self._fh.read(1 << 20)
+            if not chunk:
+                if self._fed and not self._dobj.eof:
+                    raise TruncatedInputError(
+                        f"{self._path} ends in the middle of a zstandard frame: the file is cut "
+                        "short (an interrupted download or copy) — download it again; the games "
+                        "read so far are not a complete dataset")
+                return 0
+            while chunk:
+                try:
+                    self._buf += self._dobj.decompress(chunk)
+                except self._zstd.ZstdError as e:
+                    raise TruncatedInputError(f"{self._path} is damaged zstandard data ({e}) — "
+                                              "download it again") from None
+                self._fed = True
+                chunk = b""
+                if self._dobj.eof:  # a frame ended; the next one (if any) starts fresh
+                    chunk = self._dobj.unused_data
+                    self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+                    self._fed = False
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
 
 
 def open_pgn(path: str | os.PathLike) -> io.TextIOBase:
-    """A text stream over a ``.pgn`` or zstandard-compressed ``.pgn.zst`` file (never loaded whole)."""
+    """A text stream over a PGN file, plain or compressed (zstandard, gzip, bzip2: recognised by
+    their first bytes, whatever the extension), never loaded whole. A zstandard file cut
+    mid-stream raises :class:`TruncatedInputError` when the reader reaches the cut."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"no PGN file at {path}; Lichess dumps are at https://database.lichess.org/")
-    if path.suffix == ".zst":
-        import zstandard  # optional: only .zst dumps need it
-
-        raw = open(path, "rb")
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    binary = None
+    if head.startswith(ZSTD_MAGIC):
+        binary = io.BufferedReader(_ZstdFrames(path), buffer_size=1 << 20)
+    elif head.startswith(GZIP_MAGIC):
+        binary = gzip.open(path, "rb")
+    elif head.startswith(BZIP2_MAGIC):
+        binary = bz2.open(path, "rb")
+    elif b"\x00" in head:
+        raise ValueError(f"{path} is binary data, not PGN text or zstandard/gzip/bzip2-compressed "
+                         "PGN — check the file (Lichess dumps are .pgn.zst)")
+    elif path.name.lower().endswith((".zst", ".gz", ".bz2")):
+        print(f"note: {path} is plain text despite its extension; reading it as PGN",
+              file=sys.stderr)
+    if binary is None:
+        return open(path, encoding="utf-8", errors="replace")
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
 
 
 def time_control_filter(specs: Iterable[str] | None) -> Callable[[str | None], bool] | None:
@@ -81,7 +159,7 @@ def time_control_filter(specs: Iterable[str] | None) -> Callable[[str | None], b
         if tc in exact:
             return True
         base = tc.split("+", 1)[0]
-        if not base.isdigit():
+        if not (base.isascii() and base.isdigit()):
             return False
         return any(lo <= int(base) <= hi for lo, hi in ranges)
 
@@ -92,7 +170,8 @@ def _elo(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    # ASCII only: str.isdigit() accepts digits int() refuses ("²"), which aborted a conversion
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 class _FilterVisitor(chess.pgn.BaseVisitor):
@@ -106,6 +185,7 @@ class _FilterVisitor(chess.pgn.BaseVisitor):
         self.moves: list[str] = []
         self.errors: list[Exception] = []
         self.reject: str | None = None
+        self.ended = False  # the movetext's result token was read: the game is not cut short
 
     def visit_header(self, tagname: str, tagvalue: str) -> None:
         self.headers[tagname] = tagvalue
@@ -119,6 +199,9 @@ class _FilterVisitor(chess.pgn.BaseVisitor):
 
     def visit_move(self, board: chess.Board, move: chess.Move) -> None:
         self.moves.append(move.uci())
+
+    def visit_result(self, result: str) -> None:
+        self.ended = True
 
     def handle_error(self, error: Exception) -> None:
         self.errors.append(error)
@@ -138,6 +221,10 @@ def read_lichess(path: str | os.PathLike, max_elo: int | None = None,
 
     Used in chapter 2.
     """
+    if limit is not None and (isinstance(limit, bool) or limit < 1):
+        raise ValueError(f"limit must be a number of games >= 1 (or none), got {limit!r}")
+    if max_elo is not None and max_elo < 0:
+        raise ValueError(f"max_elo must be >= 0, got {max_elo!r}")
     keep_tc = time_control_filter(time_controls)
     counts = dict.fromkeys(COUNT_KEYS, 0)
 
@@ -160,6 +247,7 @@ def read_lichess(path: str | os.PathLike, max_elo: int | None = None,
         return None
 
     def games() -> Iterator[GameRecord]:
+        headed = 0  # games with PGN headers: none at all means this is not a PGN file
         bar = tqdm(desc="read lichess", unit="game", disable=not progress)
         with open_pgn(path) as fh:
             try:
@@ -168,8 +256,10 @@ def read_lichess(path: str | os.PathLike, max_elo: int | None = None,
                     if v is None:
                         break
                     counts["read"] += 1
+                    headed += bool(v.headers)
                     bar.update(1)
                     reason = v.reject or ("skipped_malformed" if v.errors else None) \
+                        or ("skipped_truncated" if not v.ended else None) \
                         or ("skipped_empty" if not v.moves else None)
                     if reason:
                         counts[reason] += 1
@@ -184,6 +274,9 @@ def read_lichess(path: str | os.PathLike, max_elo: int | None = None,
                     yield record
             finally:
                 bar.close()
+        if headed == 0:
+            raise ValueError(f"{path} holds no PGN games (is it the right file?) — a Lichess "
+                             "dump is a .pgn or .pgn.zst from https://database.lichess.org/")
 
     return games(), counts
 
@@ -198,17 +291,31 @@ def convert_lichess(in_path: str | os.PathLike, out_dir: str | os.PathLike,
     redone from the start (reading is sequential; shards are written atomically, so the
     directory never holds half a shard).
     """
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    games, counts = read_lichess(in_path, max_elo, time_controls, limit, progress=progress)
+    src = Path(in_path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    args = {"source": str(Path(in_path).resolve()), "max_elo": max_elo,
+    # Keyed on the input's content, not its path: a replaced file (same name, other games)
+    # must be converted again. sha256 reads the whole file once, cheaper than converting it.
+    st = src.stat()
+    args = {"source": str(src.resolve()), "source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns,
+            "source_sha256": file_digest(src), "max_elo": max_elo,
             "time_controls": list(time_controls) if time_controls else None,
             "limit": limit, "shard_size": shard_size}
-    mpath = out / "manifest.json"
+    mpath = out / MANIFEST
     if mpath.exists():
-        old = json.loads(mpath.read_text())
+        try:
+            old = json.loads(mpath.read_text())
+        except ValueError:
+            old = {}  # not ours to trust (manifests are written atomically): convert again
         if old.get("complete") and old.get("args") == args and old.get("fingerprint") == fingerprint(out):
             return old
-    games, counts = read_lichess(in_path, max_elo, time_controls, limit, progress=progress)
+    # Before any shard changes: the folder is unfinished until the final manifest says otherwise,
+    # so a conversion killed halfway never leaves an old "complete" manifest over new shards.
+    atomic_write_json(mpath, {"kind": "lichess", "args": args, "complete": False}, indent=2,
+                      allow_nan=False)
     k, buf, n_plies = 0, [], 0
     for g in games:
         buf.append(g)
@@ -222,10 +329,10 @@ def convert_lichess(in_path: str | os.PathLike, out_dir: str | os.PathLike,
     for p in shard_paths(out):  # shards of an earlier, larger conversion into the same directory
         if int(p.stem.split("-")[1]) >= k:
             p.unlink()
+    if tokenize:
+        tokenize_dataset(out, MoveTokenizer(), progress=False)
     manifest = {"kind": "lichess", "args": args, "counts": counts, "n_games": counts["kept"],
                 "n_plies": n_plies, "n_shards": k, "minitranscend": __version__,
                 "python_chess": chess.__version__, "fingerprint": fingerprint(out), "complete": True}
-    atomic_write_json(mpath, manifest, indent=2)
-    if tokenize:
-        tokenize_dataset(out, MoveTokenizer(), progress=False)
+    atomic_write_json(mpath, manifest, indent=2, allow_nan=False)  # last: the folder is complete
     return manifest

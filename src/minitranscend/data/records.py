@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -26,6 +27,12 @@ from ..store import atomic_write_text, file_digest
 
 RESULTS = ("1-0", "0-1", "1/2-1/2")
 SHARD_GLOB = "shard-*.jsonl"
+MANIFEST = "manifest.json"
+
+
+class IncompleteDatasetError(ValueError):
+    """A dataset whose manifest is missing, unreadable, says ``complete: false`` or does not
+    match its shards: training on it would silently use part of the games (or other games)."""
 
 
 @dataclass
@@ -152,3 +159,58 @@ def fingerprint(directory: str | os.PathLike) -> str:
     same games in the same order, however they are split into shards (PGN copies, manifests
     and token files are not part of it)."""
     return file_digest(shard_paths(directory), "sha256")
+
+
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any] | None:
+    """A dataset's ``manifest.json`` (None when it has none); an unreadable one raises
+    :class:`IncompleteDatasetError` (manifests are written atomically, so it was not our run)."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise IncompleteDatasetError(
+            f"{path} is not readable JSON ({e}) — rerun the command that made the dataset "
+            "(data generate / data lichess) into this folder, or delete the folder") from None
+    if not isinstance(manifest, dict):
+        raise IncompleteDatasetError(f"{path} is not a manifest (a JSON object) — rerun the "
+                                     "command that made the dataset")
+    return manifest
+
+
+def check_dataset(directory: str | os.PathLike, allow_incomplete: bool = False,
+                  require_manifest: bool = False, data_fingerprint: str | None = None
+                  ) -> dict[str, Any] | None:
+    """The dataset's manifest, after checking that it describes a finished dataset.
+
+    Refuses (:class:`IncompleteDatasetError`) a manifest that says ``complete: false`` (a
+    killed ``data generate`` or ``data lichess``), one whose recorded fingerprint differs from
+    ``data_fingerprint`` (the shards changed after it was written) and, with
+    ``require_manifest`` (the command line), a folder without one. ``allow_incomplete`` turns
+    the refusals into a note on stderr. A folder of hand-written shards (tests, notebooks) has
+    no manifest, which the library accepts."""
+    directory = Path(directory)
+    manifest = read_manifest(directory) if directory.is_dir() else None
+    problem = None
+    if manifest is None:
+        if require_manifest and directory.is_dir():
+            problem = (f"{directory} has no {MANIFEST}, so nothing says its games are all there — "
+                       "make it with `minitranscend data generate` or `data lichess`, or pass "
+                       "--allow-incomplete to use the shards as they are")
+    elif not manifest.get("complete"):
+        have, want = manifest.get("n_games"), manifest.get("n_games_requested")
+        counts = f"{have} of {want} games; " if have is not None and want is not None else ""
+        problem = (f"{directory} is an unfinished dataset ({counts}its manifest says complete: "
+                   "false) — rerun the command that makes it to finish it, or pass "
+                   "--allow-incomplete to use what is there")
+    elif data_fingerprint is not None and manifest.get("fingerprint") not in (None, data_fingerprint):
+        problem = (f"{directory}: its shards changed after the manifest was written (fingerprint "
+                   f"{data_fingerprint[:12]}, manifest {str(manifest['fingerprint'])[:12]}) — "
+                   "rerun the command that makes it, or pass --allow-incomplete")
+    if problem is not None:
+        if not allow_incomplete:
+            raise IncompleteDatasetError(problem)
+        print(f"note: using it anyway (allow_incomplete): {problem.split(' — ')[0]}",
+              file=sys.stderr)
+    return manifest

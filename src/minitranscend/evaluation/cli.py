@@ -13,16 +13,19 @@ import argparse
 import json
 from pathlib import Path
 
+import chess
+
+from ..engine import SearchLimit
 from ..player_specs import PlayerSpec, spec_help
 from ..referee import DEFAULT_MAX_PLIES
 from ..store import atomic_write_csv, atomic_write_json
-from .ratings import ANCHOR
+from .match import check_unique_labels, load_games, run_match
+from .ratings import ANCHOR, games_from_matches, ratings_table
+from .reward import (DEFAULT_REWARD_LIMIT, analyse_positions, describe_analysis, evaluate_rewards,
+                     summarize_rewards, write_reward_results)
 
 
 def _limit(args):
-    from ..engine import SearchLimit
-    from .reward import DEFAULT_REWARD_LIMIT
-
     if args.depth is None and args.nodes is None:
         return DEFAULT_REWARD_LIMIT
     return SearchLimit(nodes=args.nodes, depth=args.depth)
@@ -31,7 +34,6 @@ def _limit(args):
 def _read_positions(path: str):
     """One position per line: a FEN, or UCI moves from the start (keeps the move history, which
     move-history models need)."""
-    import chess
 
     p = Path(path)
     if not p.exists():
@@ -54,9 +56,6 @@ def _read_positions(path: str):
 
 
 def _reward(args: argparse.Namespace) -> int:
-    from .reward import (analyse_positions, describe_analysis, evaluate_rewards, summarize_rewards,
-                         write_reward_results)
-
     fens = [b for b in _read_positions(args.positions) if not b.is_game_over()]
     limit = _limit(args)
     scores = analyse_positions(fens, limit, workers=args.workers, cache_dir=args.cache_dir or Path(args.out) / "cache")
@@ -84,8 +83,6 @@ def _reward(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
-    from .match import run_match
-
     summary = run_match(args.a, args.b, args.games, args.out, workers=args.workers, seed=args.seed,
                         opening_plies=args.opening_plies, book=args.book, max_plies=args.max_plies)
     print(json.dumps(summary, indent=2, default=str))
@@ -93,9 +90,7 @@ def _match(args: argparse.Namespace) -> int:
 
 
 def _ratings(args: argparse.Namespace) -> int:
-    from .match import load_games
-    from .ratings import games_from_matches, ratings_table
-
+    check_unique_labels(args.matches)
     games = []
     for d in args.matches:
         recs = load_games(d)

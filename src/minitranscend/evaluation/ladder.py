@@ -44,7 +44,7 @@ from ..player_specs import PlayerSpec, expert_spec, model_spec
 from ..players import ExpertConfig
 from ..store import atomic_write_csv, atomic_write_text, file_digest
 from ..workers import worker_pool
-from .match import DEFAULT_MAX_PLIES, _engine_name, load_games, run_match
+from .match import DEFAULT_MAX_PLIES, _engine_name, check_unique_labels, load_games, run_match
 from .ratings import ANCHOR, Rung, bootstrap_elo, games_from_matches, glicko2_ratings, ladder_pairs
 
 ModelFor = Callable[[float], PlayerSpec]  # tau -> the player to rate at that temperature
@@ -252,6 +252,7 @@ def fit_ladder(match_dirs: Sequence[str | os.PathLike], anchor: str = LADDER.anc
     ``n_games``: use only the first n games of each folder (a folder may hold more from a bigger
     earlier run). ``rated``: the players Glicko-2 rates (default: the model players of the matches).
     """
+    check_unique_labels(match_dirs)
     games: list[tuple[str, str, float]] = []
     for k, d in enumerate(match_dirs):
         recs = load_games(d)

@@ -217,7 +217,24 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
     """
     if n_games < 1:
         raise ValueError(f"n_games must be >= 1, got {n_games}")
+    if max_plies < 1:
+        raise ValueError(f"max_plies must be >= 1 (a game where nobody moves is no game), got {max_plies}")
+    if opening_plies < 0:
+        raise ValueError(f"opening_plies must be >= 0, got {opening_plies}")
+    longest_book = max(len(line.split()) for _, line in BOOK_OPENINGS) if book else 0
+    if opening_plies + longest_book >= max_plies:
+        raise ValueError(f"the opening ({opening_plies} random plies"
+                         + (f" after book lines of up to {longest_book}" if book else "")
+                         + f") leaves no move to the players within max_plies={max_plies}: use "
+                           "fewer opening plies or a larger max_plies")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     spec_a, spec_b = as_spec(player_a), as_spec(player_b)
+    if player_label(spec_a) == player_label(spec_b) and \
+            spec_identity(spec_text(spec_a)) != spec_identity(spec_text(spec_b)):
+        raise ValueError(f"the two players are different ({spec_text(spec_a)} and "
+                         f"{spec_text(spec_b)}) but share the name {player_label(spec_a)!r} — "
+                         "give one a name (…,name=NAME in its spec)")
     config = MatchConfig(spec_text(spec_a), spec_text(spec_b), seed, opening_plies, book,
                          max_plies, start_fen, adjudicate)
     out = Path(out_dir)
@@ -301,3 +318,33 @@ def summarize_match(games: Sequence[dict], config: MatchConfig | None = None, n_
 def load_games(out_dir: str | os.PathLike) -> list[dict]:
     """The finished games of a match directory, by index (for ratings and figures)."""
     return [g for _, g in sorted(_read_games(Path(out_dir) / "games.jsonl").items())]
+
+
+def check_unique_labels(match_dirs: Sequence[str | os.PathLike]) -> None:
+    """Refuse to rate matches in which one name stands for two different players.
+
+    Games record players by label, and a model's label comes from its checkpoint's file name
+    and temperature (``model-best-tau0.1``): two checkpoints named ``best.pt`` from two runs
+    would otherwise be merged into one rating. The specs in each folder's ``match.json`` say
+    who each name is (ValueError naming both, and what to do)."""
+    seen: dict[str, tuple[Any, str, str]] = {}
+    for d in match_dirs:
+        cfg_path = Path(d) / "match.json"
+        if not cfg_path.is_file():
+            continue
+        saved = json.loads(cfg_path.read_text())
+        for key in ("player_a", "player_b"):
+            text = saved.get(key)
+            if text is None:
+                continue
+            try:
+                label = PlayerSpec.parse(text).label
+            except ValueError:
+                label = text  # a factory's name stands for itself
+            ident = spec_identity(text)
+            if label in seen and seen[label][0] != ident:
+                raise ValueError(
+                    f"the name {label!r} stands for two different players: {seen[label][1]} (in "
+                    f"{seen[label][2]}) and {text} (in {d}); their games would merge into one "
+                    "rating — replay one of them with name=… in its spec")
+            seen.setdefault(label, (ident, text, str(d)))

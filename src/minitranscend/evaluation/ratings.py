@@ -20,8 +20,8 @@ uniformly random player = 0, so every rating reads "Elo above random" (a convent
 Lichess rating: only differences mean something; the random player is reproducible everywhere).
 :func:`default_ladder` anchors it, and so does the experiment's ladder
 (:data:`minitranscend.evaluation.ladder.LADDER`). The paper instead pinned Stockfish Skill Levels at 0.1 s
-per move to 1=1554, 2=1759, 3=1867, 4=2006, 5=2148 (:data:`PAPER_PINNED`), values whose source it
-does not document and which depend on the machine's speed; :func:`paper_ladder` reproduces that
+per move to 1=1554, 2=1759, 3=1867, 4=2006, 5=2148 (:data:`PAPER_PINNED`): its code pins these
+values and we found no calibration for them; at a time limit they also depend on the machine; :func:`paper_ladder` reproduces that
 set-up for comparison only.
 """
 from __future__ import annotations

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from ..engine import Engine, EngineSettings, SearchLimit, find_stockfish, stockfish_version
 from ..store import append_jsonl, atomic_write_csv, atomic_write_json, read_jsonl, settings_hash
-from ..workers import mp_context, worker_pool, worker_state  # noqa: F401 (mp_context: experiment)
+from ..workers import worker_pool, worker_state
 
 # depth 8 with multipv = all legal moves (the pilot's setting, so its reward table is comparable):
 # ~0.06-0.1 s of CPU per position (~24 legal moves, positions from expert games), so 1,000

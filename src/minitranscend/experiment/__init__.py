@@ -16,8 +16,7 @@ Its settings, one :class:`~minitranscend.settings.ExperimentConfig` per profile,
 Datasets: ``"A"`` is written by a *diverse* panel of experts (their systematic errors differ);
 ``"B"`` is the ablation, the same number of games by experts whose errors *coincide*.
 """
-from ..settings import (ADJUDICATE_CP, ANCHOR, ANCHOR_RATING, BOARD_RECIPE, DATASETS,
-                        REFERENCE_OPPONENTS, ExperimentConfig, coinciding_experts,
+from ..settings import (BOARD_RECIPE, DATASETS, ExperimentConfig, coinciding_experts,
                         diverse_experts)
 from ..settings import experiment_config as config
 from .cli import add_commands
@@ -30,9 +29,8 @@ from .stages import (diversity_stage, ensure_data, ensure_model, experiment_stat
                      ladder_stage, reward_stage, run, temperature_policies, train_config)
 
 __all__ = [
-    "ADJUDICATE_CP", "ANCHOR", "ANCHOR_RATING", "BOARD_RECIPE", "DATASETS", "REFERENCE_OPPONENTS",
-    "ExperimentConfig", "coinciding_experts", "config", "diverse_experts", "add_commands",
-    "data_dir", "experiment_dir", "ladder_dir", "model_dir", "rewards_dir", "headline_figure",
+    "BOARD_RECIPE", "DATASETS", "ExperimentConfig", "coinciding_experts", "config", "diverse_experts",
+    "add_commands", "data_dir", "experiment_dir", "ladder_dir", "model_dir", "rewards_dir", "headline_figure",
     "ladder_verdict", "results_markdown", "reward_gap_series", "reward_series", "PUBLISHED",
     "publish", "published", "published_config", "published_model", "published_provenance",
     "published_results", "published_states", "diversity_stage", "ensure_data", "ensure_model",

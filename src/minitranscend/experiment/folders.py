@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..evaluation.ladder import LADDER
 from ..paths import run_dir
-from ..settings import ADJUDICATE_CP, DATASETS, ExperimentConfig
+from ..settings import DATASETS, ExperimentConfig
 from ..store import settings_hash
 
 
@@ -29,7 +30,7 @@ def experiment_dir(cfg: ExperimentConfig, *parts: str) -> Path:
 def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
     """Games of ``dataset``; named by the experts, seed and ply cap (``n_games`` may grow).
 
-    Used in chapters 6 and 7."""
+    Used in chapters 4 and 6."""
     tag = settings_hash((cfg.experts[check_dataset(dataset)], cfg.seed, cfg.max_plies))
     return experiment_dir(cfg, f"data-{dataset}-{tag}")
 
@@ -42,10 +43,11 @@ def model_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
 
 def ladder_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
     """Matches and ratings of ``dataset``'s model; named by the model, the games per temperature
-    and the ply-cap rule, so each setting has its own folder (the report and
+    and the ply-cap rule (:data:`~minitranscend.evaluation.ladder.LADDER`'s ``adjudicate``), so
+    each setting has its own folder (the report and
     :func:`~minitranscend.experiment.shipped.publish` read exactly this one, not whichever ladder
     folder is newest)."""
-    tag = settings_hash((model_dir(cfg, dataset).name, cfg.match_games, ADJUDICATE_CP))
+    tag = settings_hash((model_dir(cfg, dataset).name, cfg.match_games, LADDER.adjudicate))
     return experiment_dir(cfg, f"ladder-{dataset}-{tag}")
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..evaluation.figures import rating_vs_temperature
 from ..evaluation.reward import paired_bootstrap_ci
+from ..player_specs import model_label
 from ..settings import DATASETS, ExperimentConfig
 from .folders import experiment_dir, ladder_dir, rewards_dir
 
@@ -45,7 +46,8 @@ def reward_series(summary: dict[str, Any], cfg: ExperimentConfig,
     Used in chapter 7."""
     rows = {r["policy"]: r for r in summary["summary"]}
     band = lambda r: {"rating": r["mean"], "lo": r["lo"], "hi": r["hi"]}  # noqa: E731
-    series = {f"model-{ds}": [{"tau": t, **band(rows[f"model-{ds} tau={t:g}"])} for t in cfg.taus]
+    series = {f"model-{ds}": [{"tau": t, **band(rows[model_label(f"model-{ds}", t)])}
+                              for t in cfg.taus]
               for ds in datasets}
     refs = {}
     for ds in datasets:
@@ -70,7 +72,7 @@ def reward_gap_series(per_state_csv: str | Path, summary: dict[str, Any], cfg: E
         best = summary["transcendence"]["datasets"][ds]["best_expert"]
         rows = []
         for tau in cfg.taus:
-            d, lo, hi = paired_bootstrap_ci(col(f"model-{ds} tau={tau:g}"), col(best),
+            d, lo, hi = paired_bootstrap_ci(col(model_label(f"model-{ds}", tau)), col(best),
                                             seed=cfg.seed, groups=games)
             rows.append({"tau": tau, "rating": d, "lo": lo, "hi": hi})
         series[f"model-{ds} minus {best}"] = rows
@@ -118,10 +120,10 @@ def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS
         ladder = json.loads(path.read_text()) if path.exists() else None
         ratings = {r["player"]: r for r in ladder["ratings"]} if ladder else {}
         verdicts[ds] = ladder_verdict(ladder) if ladder else None
-        names = [e.name for e in cfg.experts[ds]] + [f"model-{ds} tau={t:g}" for t in cfg.taus]
+        names = [e.name for e in cfg.experts[ds]] + [model_label(f"model-{ds}", t) for t in cfg.taus]
         for name in names:
             r = rows[name]
-            e = ratings.get(name.replace(" tau=", "-tau"))
+            e = ratings.get(name)  # games and rewards name a player alike (model_label)
             elo = ci(e["rating"], e.get("lo", e["rating"]), e.get("hi", e["rating"]), 0) if e else "—"
             lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {elo} |")
     for name in ("oracle", "random"):

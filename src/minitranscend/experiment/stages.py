@@ -9,24 +9,23 @@ session or not. A stage whose result is one file keeps it with the settings that
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..analysis import distributions
 from ..data import diversity, generate_games, iter_games
 from ..engine import EngineSettings, SearchLimit
-from ..evaluation.ladder import evaluate_temperatures, expert_spec
-from ..evaluation.match import PlayerSpec
+from ..evaluation.ladder import LADDER, evaluate_temperatures, expert_spec
 from ..evaluation.reward import (analyse_positions, describe_analysis, evaluate_rewards,
-                                 gain_concentration, mp_context, paired_bootstrap_ci, state_gains,
+                                 gain_concentration, paired_bootstrap_ci, state_gains,
                                  summarize_rewards, write_reward_results)
 from ..held_out import HeldOutState, held_out_states
+from ..player_specs import model_label
 from ..players import Expert, RandomPlayer
-from ..settings import (ADJUDICATE_CP, ANCHOR, ANCHOR_RATING, DATASETS, REFERENCE_OPPONENTS,
-                        ExperimentConfig)
+from ..settings import DATASETS, ExperimentConfig
 from ..store import atomic_write_json, cached_json, load_if_current
 from ..train import BEST_NAME, TrainConfig, load_checkpoint, train
+from ..workers import worker_pool
 from .folders import check_dataset, data_dir, experiment_dir, ladder_dir, model_dir, rewards_dir
 
 DIVERSITY_MAX_PLY = 16  # the paper's opening states: the first 16 plies
@@ -75,7 +74,7 @@ def experiment_states(cfg: ExperimentConfig, dataset: str = "A") -> list[HeldOut
 
 def temperature_policies(checkpoint: str | Path, taus: tuple[float, ...], boards: list,
                          prefix: str = "model") -> dict[str, Any]:
-    """``{f"{prefix} tau=...": board -> {move: p}}`` for every temperature, computing the model's
+    """``{model_label(prefix, tau): board -> {move: p}}`` for every temperature, computing the model's
     distribution once per state (a batched forward pass) and re-tempering it, which is exact
     for move-level temperature."""
     model, tok, _ = load_checkpoint(checkpoint, "cpu")
@@ -84,7 +83,7 @@ def temperature_policies(checkpoint: str | Path, taus: tuple[float, ...], boards
     def at(tau: float):
         return lambda board: base[board.fen()].at_temperature(tau).as_dict()
 
-    return {f"{prefix} tau={tau:g}": at(tau) for tau in taus}
+    return {model_label(prefix, tau): at(tau) for tau in taus}
 
 
 def _row(summary: list[dict[str, Any]], policy: str) -> dict[str, Any]:
@@ -101,7 +100,8 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
     Used in chapter 7."""
     out = rewards_dir(cfg)
     summary_path = out / "rewards_summary.json"
-    stamp = {"config": cfg.stamp(), "datasets": list(datasets)}
+    # "labels": results made before models were named by player_specs.model_label are redone
+    stamp = {"config": cfg.stamp(), "datasets": list(datasets), "labels": "model_label"}
     done = load_if_current(summary_path, stamp)
     if done is not None:
         return done  # same settings: the result is already there
@@ -133,11 +133,12 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
     for ds in datasets:
         names = [e.name for e in cfg.experts[ds]]
         best_expert = max(names, key=lambda n: float(rewards[n].mean()))
-        model_names = [f"model-{ds} tau={t:g}" for t in cfg.taus]
+        model_names = [model_label(f"model-{ds}", t) for t in cfg.taus]
         best_model = max(model_names, key=lambda n: float(rewards[n].mean()))
         diff = paired_bootstrap_ci(rewards[best_model], rewards[best_expert], seed=cfg.seed,
                                    groups=games)
-        gains = state_gains(rewards[f"model-{ds} tau={min(cfg.taus):g}"], rewards[f"model-{ds} tau=1"])
+        gains = state_gains(rewards[model_label(f"model-{ds}", min(cfg.taus))],
+                            rewards[model_label(f"model-{ds}", 1)])
         analysis["datasets"][ds] = {
             "best_expert": best_expert, "best_model": best_model,
             "model_minus_best_expert": {"mean": diff[0], "lo": diff[1], "hi": diff[2]},
@@ -190,7 +191,9 @@ def habit_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> 
 def diversity_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS) -> dict[str, Any]:
     """The paper's diversity measure of each dataset: mean normalized entropy of the next move
     over opening states (first 16 plies) seen more than ``cfg.diversity_min_count`` times.
-    Writes ``diversity.json``."""
+    Writes ``diversity.json``.
+
+    Used in chapter 7."""
     min_count = cfg.diversity_min_count
     result: dict[str, Any] = {"max_ply": DIVERSITY_MAX_PLY, "min_count": min_count, "datasets": {}}
     for ds in datasets:
@@ -201,26 +204,27 @@ def diversity_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS)
 
 
 def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True):
-    """Matches and ratings for the model trained on ``dataset``: the model at every match
-    temperature against the experts who wrote its data and the random player (``match_games``
-    games per temperature, both colours), plus games among the reference players and experts so
-    that all sit on one maximum-likelihood Elo scale anchored at the random player = 0.
-    Resumable. Writes ``ladder-<ds>-<tag>/``. The board model cannot see the game's history, so
-    it plays with :func:`~minitranscend.policy.avoid_draws_when_ahead` (it would otherwise
-    shuffle won games into repetitions); the per-state reward scores its pure distribution.
+    """Matches and ratings for the model trained on ``dataset``, on the course's one ladder
+    (:data:`~minitranscend.evaluation.ladder.LADDER`): the model at every match temperature
+    against the experts who wrote its data and the random player (``match_games`` games per
+    temperature, both colours), plus games among the ladder's reference players and the experts
+    so that all sit on one maximum-likelihood Elo scale anchored at the random player = 0, games
+    at the ply cap adjudicated by Stockfish. Resumable. Writes ``ladder-<ds>-<tag>/``. The board
+    model cannot see the game's history, so it plays with the ladder's draw avoidance
+    (:func:`~minitranscend.policy.avoid_draws_when_ahead`; it would otherwise shuffle won games
+    into repetitions); the per-state reward scores its pure distribution.
 
     Used in chapter 7."""
     ckpt = ensure_model(cfg, dataset, progress=progress)
     experts = [expert_spec(e) for e in cfg.experts[dataset]]
-    opponents = [PlayerSpec.parse(o) for o in REFERENCE_OPPONENTS] + experts
-    model_opponents = ["random"] + [e.label for e in experts]
+    opponents = LADDER.opponents() + experts
+    model_opponents = [LADDER.anchor] + [e.label for e in experts]
     per_pair = max(1, cfg.match_games // len(model_opponents))
     return evaluate_temperatures(
         ckpt, cfg.match_taus, opponents, ladder_dir(cfg, dataset),
-        games_per_pair=per_pair, anchor=ANCHOR, anchor_rating=ANCHOR_RATING,
-        model_opponents=model_opponents, model_name=f"model-{dataset}", workers=cfg.workers,
-        model_params={"avoid_draws": True}, adjudicate=ADJUDICATE_CP,
-        seed=cfg.seed, max_plies=cfg.max_plies, progress=progress)
+        games_per_pair=per_pair, model_opponents=model_opponents, model_name=f"model-{dataset}",
+        workers=cfg.workers, seed=cfg.seed, max_plies=cfg.max_plies, progress=progress,
+        ladder=LADDER)
 
 
 def _train_one(cfg: ExperimentConfig, dataset: str, progress: bool) -> str:
@@ -235,7 +239,7 @@ def _train_all(cfg: ExperimentConfig, datasets: tuple[str, ...]) -> list[str]:
         return [_train_one(cfg, ds, True) for ds in datasets]
     print(f"training {len(datasets)} models side by side (progress: metrics.jsonl in each "
           "model folder)", flush=True)
-    with ProcessPoolExecutor(min(cfg.workers, len(datasets)), mp_context=mp_context()) as pool:
+    with worker_pool(min(cfg.workers, len(datasets))) as pool:
         return list(pool.map(_train_one, [cfg] * len(datasets), datasets,
                              [False] * len(datasets)))
 

@@ -3,15 +3,18 @@
 * :mod:`.graph` — a seeded, typed graph of made-up countries, cities, people and companies;
 * :mod:`.experts` — experts with coverage, same-type corruptions and regional writing habits;
 * :mod:`.learners` — the exact count learner (the empirical mixture) and a tiny transformer;
-* :mod:`.experiments` — skill denoising, selection and generalization, with their figures.
+* :mod:`.splits` — held-out two-hop splits (train, within-expertise validation, across-expertise
+  test), the paper's Appendix A.2 threshold and its shortcut baselines;
+* :mod:`.experiments` — skill denoising, selection (incl. the sweep over the number of experts)
+  and generalization (the sweep over two-hop examples), with their figures.
 
 Command line::
 
     minitranscend kg run --experiment denoising|selection|generalization|all --profile ci|full
     minitranscend kg sample --seed 0 -n 10          # print some fact sentences
 
-The settings of each profile are :func:`minitranscend.settings.kg_config` (``get_profile`` here,
-the name chapter 8 uses).
+The settings of each profile are :func:`minitranscend.settings.kg_config` (a
+:class:`~minitranscend.settings.KGConfig`); chapter 8 imports it from there.
 """
 from __future__ import annotations
 
@@ -20,17 +23,16 @@ import json
 import time
 
 from ..settings import PROFILES, KGConfig
-from ..settings import kg_config as get_profile
 from .experiments import (EXPERIMENTS, FIGURES, majority_vote_prediction, plurality_accuracy, run,
                           selection_condition)
-from .experts import ExpertConfig, ExpertPool, make_experts
+from .experts import ExpertPool, ExpertPoolConfig, make_experts
 from .graph import RELATIONS, Fact, GraphConfig, KnowledgeGraph, TwoHop, generate_graph
 from .learners import (CountLearner, TransformerConfig, Vocab, count_learner_for,
                        tempered_truth_probability)
 
-__all__ = ["EXPERIMENTS", "FIGURES", "PROFILES", "KGConfig", "get_profile", "run",
+__all__ = ["EXPERIMENTS", "FIGURES", "PROFILES", "KGConfig", "run",
            "majority_vote_prediction", "plurality_accuracy", "selection_condition",
-           "ExpertConfig", "ExpertPool", "make_experts", "RELATIONS", "Fact", "GraphConfig",
+           "ExpertPool", "ExpertPoolConfig", "make_experts", "RELATIONS", "Fact", "GraphConfig",
            "KnowledgeGraph", "TwoHop", "generate_graph", "CountLearner", "TransformerConfig", "Vocab",
            "count_learner_for", "tempered_truth_probability", "add_commands"]
 

@@ -11,6 +11,11 @@ head). Errors are independent across experts unless ``correlation`` > 0: then a 
 that probability, the fact's one shared *decoy* — every confused expert makes the same mistake,
 which is what kills majority voting.
 
+Home is the expert's region by default; with ``n_clusters`` set, the facts are dealt at random
+into that many clusters (equal sizes, one graph-level deal) and expert i's home is cluster
+i mod n_clusters: the paper's selection experts each know a cluster of edges (its §5), and
+with ``home_coverage=1`` and ``coverage=0`` an expert knows exactly a share 1/n_clusters.
+
 How often an expert writes about a fact is its writing weight ``exp(alpha * [fact in home])``:
 ``alpha = 0`` writes uniformly (skill denoising: g(i|x) does not depend on x); ``alpha > 0``
 writes more where it is right (skill selection); ``alpha < 0`` writes more where it is wrong.
@@ -22,6 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import RELATION_BY_NAME, KnowledgeGraph
+
+
+CORRUPTIONS = ("tail", "head_or_tail")
 
 
 @dataclass
@@ -36,6 +44,8 @@ class ExpertPoolConfig:
     alpha: float = 0.0               # log writing weight of home facts
     correlation: float = 0.0         # P(a wrong answer is the fact's shared decoy)
     statements_per_expert: int | None = None  # None: every fact exactly once (alpha must be 0)
+    corruption: str = "tail"         # "tail" or "head_or_tail" (half the wrong answers head swaps)
+    n_clusters: int | None = None    # None: home = region; else home = fact cluster i mod n_clusters
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -45,6 +55,10 @@ class ExpertPoolConfig:
             v = getattr(self, k)
             if v is not None and not 0.0 <= v <= 1.0:
                 raise ValueError(f"{k} is a probability, got {v}")
+        if self.corruption not in CORRUPTIONS:
+            raise ValueError(f"corruption must be one of {CORRUPTIONS}, got {self.corruption!r}")
+        if self.n_clusters is not None and self.n_clusters < 1:
+            raise ValueError(f"n_clusters must be >= 1, got {self.n_clusters}")
         if self.statements_per_expert is None and self.alpha != 0.0:
             raise ValueError("alpha != 0 needs statements_per_expert (how many facts each expert "
                              "writes, drawn by its writing weights)")
@@ -95,6 +109,33 @@ def home_mask(n_experts: int, n_regions: int, fact_region: np.ndarray) -> np.nda
     return (fact_region[None, :] % n_experts) == i
 
 
+def fact_clusters(n_facts: int, n_clusters: int) -> np.ndarray:
+    """Facts dealt at random into ``n_clusters`` clusters of (nearly) equal size; one fixed deal
+    per (n_facts, n_clusters), whatever the experts' seed."""
+    order = np.random.default_rng([n_facts, n_clusters, 101]).permutation(n_facts)
+    out = np.empty(n_facts, dtype=np.int64)
+    out[order] = np.arange(n_facts) % n_clusters
+    return out
+
+
+def expert_home(graph: KnowledgeGraph, cfg: "ExpertPoolConfig") -> np.ndarray:
+    """(k, F) booleans: is fact f in expert i's home (its region, or its fact cluster)."""
+    if cfg.n_clusters is None:
+        fact_region = np.array([graph.fact_region(f) for f in graph.facts])
+        return home_mask(cfg.n_experts, graph.n_regions, fact_region)
+    cl = fact_clusters(len(graph.facts), cfg.n_clusters)
+    return (np.arange(cfg.n_experts)[:, None] % cfg.n_clusters) == cl[None, :]
+
+
+def head_swap_answers(graph: KnowledgeGraph) -> list[np.ndarray]:
+    """Per fact: the wrong answers a head swap can produce, the true tails of the same relation
+    under other heads (excluding this fact's truth); may be empty."""
+    by_rel: dict[str, np.ndarray] = {}
+    for r in RELATION_BY_NAME:
+        by_rel[r] = np.array([f.tail for f in graph.facts if f.relation == r], dtype=np.int64)
+    return [np.unique(by_rel[f.relation][by_rel[f.relation] != f.tail]) for f in graph.facts]
+
+
 def corrupt(graph: KnowledgeGraph, fact_index: int, rng: np.random.Generator) -> int:
     """A uniformly random entity of the fact's tail type, never the true tail."""
     f = graph.facts[fact_index]
@@ -111,8 +152,8 @@ def make_experts(graph: KnowledgeGraph, config: ExpertPoolConfig) -> ExpertPool:
     rng = np.random.default_rng([cfg.seed, 7919])
     k, F = cfg.n_experts, len(graph.facts)
     truth = np.array([f.tail for f in graph.facts])
-    fact_region = np.array([graph.fact_region(f) for f in graph.facts])
-    home = home_mask(k, graph.n_regions, fact_region)
+    home = expert_home(graph, cfg)
+    swaps = head_swap_answers(graph) if cfg.corruption == "head_or_tail" else None
     p_know = np.full((k, F), cfg.coverage)
     if cfg.home_coverage is not None:
         p_know[home] = cfg.home_coverage
@@ -127,6 +168,10 @@ def make_experts(graph: KnowledgeGraph, config: ExpertPoolConfig) -> ExpertPool:
         pool = graph.of_type(RELATION_BY_NAME[graph.facts[j].relation].tail_type)
         pool = pool[pool != truth[j]]
         picks = pool[rng.integers(len(pool), size=len(wrong))]
+        if swaps is not None and len(swaps[j]):
+            # head swaps (a randomly chosen half of the wrong answers): another head's true tail
+            swapped = rng.random(len(wrong)) < 0.5
+            picks = np.where(swapped, swaps[j][rng.integers(len(swaps[j]), size=len(wrong))], picks)
         shared = rng.random(len(wrong)) < cfg.correlation
         beliefs[wrong, j] = np.where(shared, decoys[j], picks)
     if cfg.statements_per_expert is None:
@@ -136,8 +181,3 @@ def make_experts(graph: KnowledgeGraph, config: ExpertPoolConfig) -> ExpertPool:
         w = w / w.sum(axis=1, keepdims=True)
         writes = np.stack([rng.multinomial(cfg.statements_per_expert, w[i]) for i in range(k)])
     return ExpertPool(cfg, graph, beliefs, knows, home, writes)
-
-
-# The old name, still imported by kg/__init__.py, kg/experiments.py and exercises.py (owned by
-# others in this redesign) and by chapter 8: remove once they import ExpertPoolConfig.
-ExpertConfig = ExpertPoolConfig

@@ -30,6 +30,10 @@ from ..train.loop import FitConfig, fit
 from .graph import RELATION_BY_NAME, RELATIONS, Fact, KnowledgeGraph, TwoHop
 
 WORDS = ("<pad>", "<bos>", "the", "of", "is", ".", ":")
+# Words of the extra phrasings (appended after the entities, and only when a vocabulary has more
+# than one phrasing, so that the one-phrasing vocabulary and its results do not change).
+PHRASING_WORDS = ("'s", "has", "as", "for", ",")
+MAX_PHRASINGS = 4
 
 
 class Vocab:
@@ -37,8 +41,13 @@ class Vocab:
 
     Used in chapter 8."""
 
-    def __init__(self, graph: KnowledgeGraph) -> None:
+    def __init__(self, graph: KnowledgeGraph, phrasings: int = 1) -> None:
+        if not 1 <= phrasings <= MAX_PHRASINGS:
+            raise ValueError(f"phrasings must be in 1..{MAX_PHRASINGS}, got {phrasings}")
+        self.phrasings = phrasings
         self.tokens = list(WORDS) + [r.name for r in RELATIONS] + list(graph.names)
+        if phrasings > 1:
+            self.tokens += list(PHRASING_WORDS)
         self.index = {t: i for i, t in enumerate(self.tokens)}
         self.entity_offset = len(WORDS) + len(RELATIONS)
         self.graph = graph
@@ -56,9 +65,25 @@ class Vocab:
         return " ".join(self.tokens[int(i)] for i in ids)
 
     # Each encoder returns (token ids, positions of the answer tokens that carry the loss).
-    def fact(self, head: int, relation: str, tail: int) -> tuple[list[int], list[int]]:
-        w = self.w
-        return [w("the"), w(relation), w("of"), self.ent(head), w("is"), self.ent(tail), w(".")], [5]
+    def fact(self, head: int, relation: str, tail: int, template: int = 0
+             ) -> tuple[list[int], list[int]]:
+        """One-hop sentence in phrasing ``template`` (0 is the questions' form, "the R of H is
+        T ."; 1 "H 's R is T ."; 2 "H has R T ."; 3 "as for H , the R is T .")."""
+        w, h, t = self.w, self.ent(head), self.ent(tail)
+        if template == 0:
+            return [w("the"), w(relation), w("of"), h, w("is"), t, w(".")], [5]
+        if template >= self.phrasings:
+            raise ValueError(f"template {template} needs a vocabulary with phrasings > {template}")
+        if template == 1:
+            return [h, w("'s"), w(relation), w("is"), t, w(".")], [4]
+        if template == 2:
+            return [h, w("has"), w(relation), t, w(".")], [3]
+        return [w("as"), w("for"), h, w(","), w("the"), w(relation), w("is"), t, w(".")], [7]
+
+    def fact_phrasings(self, head: int, relation: str, tail: int
+                       ) -> list[tuple[list[int], list[int]]]:
+        """The fact once in each of this vocabulary's phrasings."""
+        return [self.fact(head, relation, tail, j) for j in range(self.phrasings)]
 
     def two_hop(self, q: TwoHop) -> tuple[list[int], list[int]]:
         w = self.w

@@ -28,7 +28,8 @@ def _train_command(args: argparse.Namespace) -> int:
         d["resume"] = "always"
     if args.fresh:
         d["resume"] = "never"
-    summary = train(TrainConfig.from_dict(d))
+    summary = train(TrainConfig.from_dict(d), allow_incomplete=args.allow_incomplete,
+                    require_manifest=True)
     print(json.dumps(summary, indent=2, default=str))
     return 0
 
@@ -53,6 +54,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--max-games", type=int)
     p.add_argument("--threads", type=int, help="torch CPU threads (1 is often faster on a busy machine)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="train on a dataset whose manifest is missing or says it is unfinished")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="require a checkpoint in --out and continue it")
     g.add_argument("--fresh", action="store_true", help="ignore any checkpoint in --out and start over")

@@ -9,14 +9,17 @@ each DDP rank trains on its own shard of the games.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..data.records import check_dataset
 from ..model import GPT, GPTConfig
 from ..store import atomic_write_json, atomic_write_text, read_jsonl
 from ..tokenizers import Tokenizer
@@ -54,12 +57,19 @@ def model_config_for(cfg: TrainConfig, tokenizer: Tokenizer, board_width: int | 
     return GPTConfig.preset(cfg.preset, vocab_size=tokenizer.vocab_size, **over)
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
+def train(cfg: TrainConfig, allow_incomplete: bool = False,
+          require_manifest: bool = False) -> dict[str, Any]:
     """Train (or resume) a chess model as ``cfg`` says; returns a summary dict. Writes
     ``<out>/ckpt.pt`` (latest), ``<out>/best.pt`` (lowest validation loss), ``<out>/metrics.jsonl``,
     ``<out>/config.json`` and ``<out>/data/*.npz``.
     Rerunning a finished run is a no-op, so notebooks can call it unconditionally; a killed run
     resumes from ``ckpt.pt`` exactly where it stopped (see :mod:`.dataset` for why).
+
+    A dataset whose manifest says it is unfinished (a killed ``data generate``) or does not match
+    its shards is refused (:func:`~minitranscend.data.records.check_dataset`) unless
+    ``allow_incomplete``; ``require_manifest`` (the command line) refuses a folder without one.
+    Without validation games (a tiny dataset) there is no ``best.pt``: the summary's ``best``
+    is then None and ``note`` says why, instead of naming a file that does not exist.
 
     Used in chapter 4."""
     rank, local_rank, world = _setup_ddp()
@@ -80,6 +90,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     elif cfg.resume == "always":
         raise CheckpointError(f"resume='always' but there is no checkpoint at {ckpt_path}")
 
+    manifest = None
+    if cfg.data:
+        manifest = check_dataset(cfg.data, allow_incomplete=allow_incomplete,
+                                 require_manifest=require_manifest)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         arrays, fp = build_dataset(cfg, tokenizer, out / "data")
@@ -87,9 +101,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         torch.distributed.barrier()  # rank 0 built the cache; the others read it
         if rank != 0:
             arrays, fp = build_dataset(cfg, tokenizer, out / "data")
+    if manifest is not None and manifest.get("complete"):
+        check_dataset(cfg.data, allow_incomplete=allow_incomplete, data_fingerprint=fp)
     if ckpt is not None and ckpt["data_fingerprint"] != fp:
         raise CheckpointError(f"{ckpt_path} was trained on other data (fingerprint {ckpt['data_fingerprint'][:12]}, "
                               f"{cfg.data} has {fp[:12]}); use a new --out or resume='never'")
+    no_val = _no_validation_note(cfg, arrays["val"])
+    if no_val and rank == 0:
+        print(f"note: {no_val}", file=sys.stderr)
     arrays["train"] = shard_for_rank(arrays["train"], rank, world)
 
     board_width = arrays["train"]["x"].shape[1] if cfg.tokenizer == "board" else None
@@ -113,7 +132,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     elif rank == 0 and metrics_path.exists():
         metrics_path.unlink()  # a fresh run starts a fresh log
     if rank == 0:
-        atomic_write_json(out / "config.json", asdict(cfg), indent=2)
+        atomic_write_json(out / "config.json", asdict(cfg), indent=2, allow_nan=False)
 
     def save(st: FitState, opt: torch.optim.Optimizer) -> None:
         save_checkpoint(ckpt_path, model=model, tokenizer=tokenizer, cfg=cfg, state=st, optimizer=opt,
@@ -131,9 +150,33 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 metrics_path=metrics_path if rank == 0 else None, save=save if rank == 0 else None)
     if world > 1:
         torch.distributed.destroy_process_group()
-    return {"checkpoint": str(ckpt_path), "best": str(out / BEST_NAME), "step": state.step, "elapsed_s": state.elapsed_s,
-            "tokens": state.tokens, "best_val_loss": state.best_val_loss, "last_eval": state.last_eval,
-            "params": model.num_params(), "device": device, "data_fingerprint": fp}
+    best = out / BEST_NAME
+    summary = {"checkpoint": str(ckpt_path), "best": str(best) if best.is_file() else None,
+               "step": state.step, "elapsed_s": state.elapsed_s, "tokens": state.tokens,
+               # no validation loss yet: None, not inf (JSON has no Infinity)
+               "best_val_loss": state.best_val_loss if math.isfinite(state.best_val_loss) else None,
+               "last_eval": state.last_eval, "params": model.num_params(), "device": device,
+               "data_fingerprint": fp}
+    if no_val:
+        summary["note"] = no_val
+    return summary
+
+
+def _no_validation_note(cfg: TrainConfig, val: dict[str, Any]) -> str | None:
+    """Why there will be no validation loss (and so no ``best.pt``), or None when there will
+    be one. Said before training starts: a tiny dataset whose games all land in the training
+    split used to "succeed" and name a best checkpoint that was never written."""
+    if "y" in val:
+        empty = len(val["y"]) == 0
+    else:
+        block = cfg.block_size or GPTConfig.preset(cfg.preset, vocab_size=1, **cfg.model).block_size
+        empty = len(val["tokens"]) <= block + 1
+    if not empty:
+        return None
+    return (f"no validation games: none of the games of {cfg.data} falls in the held-out "
+            f"{cfg.val_fraction:g} share (or they are shorter than one training window), so there "
+            f"is no validation loss and no {BEST_NAME}; use {CKPT_NAME} (the last step), or more "
+            "games or a larger val_fraction")
 
 
 def _trim_metrics(metrics_path: Path, step: int) -> None:

@@ -1,0 +1,25 @@
+"""The paper's own models: its released ChessFormers, loaded, played and rated correctly.
+
+* :mod:`.checkpoints` — :func:`load_paper_checkpoint` reads a ``ckpt_<iter>.pt`` of the authors'
+  nanoGPT training code into :class:`minitranscend.model.GPT` and checks it (vocabulary, keys,
+  shapes, ``model_args``); :func:`save_paper_format_checkpoint` writes that format (tiny stand-ins).
+* :mod:`.download` — :func:`download_paper_checkpoint` from the Hugging Face dataset repository
+  ``ezipe/lichess-models`` (optional extra: ``pip install "minitranscend[paper]"``).
+* :mod:`.play` — :func:`play_paper_game`, :func:`rate_paper_model`: Stockfish Skill 1/3/5 at 0.1 s,
+  the paper's per-character sampler or the exact move-level temperature, stalemate a draw, ML
+  ratings with bootstrap intervals beside the paper's Glicko-2.
+* :mod:`.cli` — ``minitranscend paper download|play|rate``.
+"""
+from .checkpoints import (PAPER_PRESET, PAPER_VOCAB_SIZE, PaperCheckpointError, load_paper_checkpoint,
+                          save_paper_format_checkpoint, strip_compile_prefix)
+from .download import (PAPER_CAPS, PAPER_ITERATION, PAPER_REPO, PaperDownloadError,
+                       download_paper_checkpoint, find_checkpoint_file, paper_folder)
+from .play import (PAPER_GAMES, PAPER_LEVELS, PAPER_MAX_PLIES, PAPER_MOVE_TIME, PAPER_TAUS, SAMPLERS,
+                   PaperModel, paper_player, play_paper_game, rate_paper_model, stockfish_opponent)
+
+__all__ = ["PAPER_PRESET", "PAPER_VOCAB_SIZE", "PaperCheckpointError", "load_paper_checkpoint",
+           "save_paper_format_checkpoint", "strip_compile_prefix", "PAPER_CAPS", "PAPER_ITERATION",
+           "PAPER_REPO", "PaperDownloadError", "download_paper_checkpoint", "find_checkpoint_file",
+           "paper_folder", "PAPER_GAMES", "PAPER_LEVELS", "PAPER_MAX_PLIES", "PAPER_MOVE_TIME",
+           "PAPER_TAUS", "SAMPLERS", "PaperModel", "paper_player", "play_paper_game",
+           "rate_paper_model", "stockfish_opponent"]
