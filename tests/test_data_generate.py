@@ -196,3 +196,35 @@ def test_record_round_trip_and_board_after():
     bad = GameRecord(id=7, white="a", black="b", result="1-0", termination="x", uci="e2e4 e2e4")
     with pytest.raises(ValueError, match="ply 2"):
         bad.replay()
+
+
+def test_default_workers_follow_memory_as_well_as_cores(monkeypatch):
+    """Each worker holds one Stockfish per expert (~136 MB each): one worker per core would need
+    ~37 GB on 64 cores, so the default is what the available memory holds, at most one per core."""
+    from minitranscend import workers
+    from minitranscend.data import generate
+
+    per_worker = generate.worker_memory_mb(4)
+    assert 4 * 136 < per_worker < 700  # 4 engines + the worker process
+    assert generate.default_workers(4, cpus=64, available_mb=8000) == (8000 - 512) // per_worker == 12
+    assert generate.default_workers(4, cpus=64, available_mb=64 * 1024) == 64  # room for all
+    assert generate.default_workers(4, cpus=64, available_mb=30 * 1024) == (30 * 1024 - 512) // per_worker
+    assert generate.default_workers(4, cpus=2, available_mb=512 * 1024) == 2  # cores limit
+    assert generate.default_workers(4, cpus=16, available_mb=300) == 1  # never 0
+    assert generate.default_workers(1, cpus=64, available_mb=8000) > generate.default_workers(
+        4, cpus=64, available_mb=8000)  # fewer experts, fewer engines per worker
+    monkeypatch.setattr(workers, "available_memory_mb", lambda: None)  # memory unknown: cores
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 6)
+    assert workers.sized_workers(per_worker) == 6
+    monkeypatch.setattr(workers, "available_memory_mb", lambda: 2 * per_worker + 512)
+    assert workers.sized_workers(per_worker) == 2
+    with pytest.raises(ValueError, match="per_worker_mb"):
+        workers.sized_workers(0)
+
+
+def test_the_real_machine_is_read():
+    from minitranscend import workers
+
+    mem = workers.available_memory_mb()
+    assert mem is None or mem > 0
+    assert 1 <= workers.usable_cpus() <= (os.cpu_count() or 1)

@@ -93,3 +93,53 @@ def test_expert_config_rejects_a_rate_without_a_habit():
         ExpertConfig("x", habit="N", habit_rate=1.5)
     with pytest.raises(ValueError, match="habit must be one of"):
         ExpertConfig("x", habit="Z", habit_rate=0.5)
+
+
+def test_the_memory_estimate_covers_a_real_engine():
+    """workers.sized_workers sizes pools with engine_memory_mb: it must not be below what this
+    Stockfish really takes (resident memory after a search, default 16 MB hash)."""
+    from minitranscend.engine import engine_memory_mb
+
+    with Engine() as eng:
+        eng.play(chess.Board(), SearchLimit(nodes=2000))
+        with open(f"/proc/{eng.raw.transport.get_pid()}/status") as fh:
+            rss_mb = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmRSS")) / 1024
+    assert rss_mb <= engine_memory_mb() and engine_memory_mb(64) == engine_memory_mb() + 48
+    assert rss_mb > engine_memory_mb() / 2  # and not far above it either
+
+
+def test_engine_restarts_counts_distinct_engines():
+    from minitranscend.engine import engine_restarts
+
+    with Expert(ExpertConfig("x", nodes=50)) as e:
+        e.engine.restarts = 2  # as after two restarts
+        assert engine_restarts(e, e, e.engine, RandomPlayer(), None) == 2
+
+
+def test_a_process_that_dies_while_starting_is_started_again(monkeypatch):
+    """A Stockfish killed during its UCI handshake (a kill that lands as a worker starts its
+    engines) is started again; a program that does not work still fails at once."""
+    from minitranscend import engine as engine_module
+
+    real, calls = engine_module.popen_engine, []
+
+    def dies_once(path, timeout=None):
+        calls.append(path)
+        if len(calls) == 1:
+            raise engine_module.EngineStartError("killed during the handshake", died=True)
+        return real(path, timeout)
+
+    monkeypatch.setattr(engine_module, "popen_engine", dies_once)
+    with Engine() as eng:
+        assert eng.play(chess.Board(), SearchLimit(nodes=50)) in chess.Board().legal_moves
+    assert len(calls) == 2
+    calls.clear()
+
+    def broken(path, timeout=None):
+        calls.append(path)
+        raise engine_module.EngineStartError("not an engine")
+
+    monkeypatch.setattr(engine_module, "popen_engine", broken)
+    with pytest.raises(engine_module.EngineStartError, match="not an engine"):
+        Engine()
+    assert len(calls) == 1

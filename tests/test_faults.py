@@ -25,6 +25,7 @@ import chess
 import pytest
 import zstandard
 
+import minitranscend
 from minitranscend.cli import main
 from minitranscend.data.generate import generate_games
 from minitranscend.data.lichess import TruncatedInputError, convert_lichess, read_lichess
@@ -33,6 +34,7 @@ from minitranscend.data.records import (GameRecord, IncompleteDatasetError, chec
 from minitranscend import engine as engine_module
 from minitranscend.engine import Engine, EngineSettings, EngineStartError
 from minitranscend.evaluation.match import check_unique_labels, load_games, run_match
+from minitranscend.evaluation.reward import positions_from_games
 from minitranscend.player_specs import PlayerSpec
 from minitranscend.players import ExpertConfig, default_experts
 from minitranscend.store import DamagedFileError, read_jsonl
@@ -46,8 +48,12 @@ TINY_TRAIN = dict(tokenizer="move", preset="tiny", model={"n_layer": 1, "n_head"
                   block_size=32, batch_size=8, max_iters=2, warmup_iters=1, eval_interval=1,
                   eval_iters=1, progress=False, seed=7)
 
-FIGURES: dict[str, Any] = {"cases": 0, "runs_killed": 0, "runs_resumed": 0, "games_compared": 0,
-                           "games_lost": 0, "processes_left": 0, "fault_seed": int(os.environ.get("FAULT_SEED", "14"))}
+FIGURES: dict[str, Any] = {"cases": 0, "runs_killed": 0, "runs_resumed": 0, "engines_killed": 0,
+                           "games_compared": 0, "positions_compared": 0, "games_lost": 0,
+                           "processes_left": 0, "fault_seed": int(os.environ.get("FAULT_SEED", "14"))}
+# The commands these tests start import the package these tests import (not another install).
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [str(Path(minitranscend.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -57,7 +63,8 @@ def fault_report(request) -> Iterator[dict[str, Any]]:
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_PATH.write_text(json.dumps(FIGURES, indent=2) + "\n")
     line = ("fault injection: {cases} cases, {runs_killed} runs killed and {runs_resumed} resumed, "
-            "{games_compared} games compared, {games_lost} games lost, {processes_left} processes "
+            "{engines_killed} engines killed, {games_compared} games and {positions_compared} "
+            "positions compared, {games_lost} games lost, {processes_left} processes "
             "left").format(**FIGURES)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -145,7 +152,7 @@ def _kill_parent_when(cmd: list[str], ready, delay: float, cwd: Path) -> dict[in
     """Start ``cmd``, wait until ``ready()``, then ``delay`` seconds, and SIGKILL the parent
     alone (not its group): its workers and engines must go by themselves. Returns every
     descendant seen while it ran, all of which must be gone afterwards."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     seen: dict[int, str] = {}
     try:
         deadline = time.time() + 60
@@ -424,6 +431,121 @@ def test_sigkill_of_eval_match_resumes_byte_for_byte(tmp_path):
     assert got == ref_games
 
 
+def _fen_file(path: Path, n: int, seed: int = 3) -> list[str]:
+    """``n`` positions from random games, one FEN a line (the reward command's input)."""
+    rng = random.Random(seed)
+    games = []
+    for _ in range(n):
+        b = chess.Board()
+        while not b.is_game_over() and len(b.move_stack) < 30:
+            b.push(rng.choice(list(b.legal_moves)))
+        games.append([m.uci() for m in b.move_stack])
+    fens = [b.fen() for b in positions_from_games(games, n, seed=seed)]
+    path.write_text("".join(f + "\n" for f in fens))
+    return fens
+
+
+def test_sigkill_of_eval_reward_resumes_from_the_cache(tmp_path, capsys):
+    """Kill the parent of ``eval reward --workers 2`` after its first cached chunk: workers and
+    engines go with it, and the rerun scores only what is missing, to the same files."""
+    fens = tmp_path / "fens.txt"
+    n = len(_fen_file(fens, 96))
+    args = ["eval", "reward", "--positions", str(fens), "--policy", "random", "--policy", "oracle",
+            "--depth", "6", "--boot", "50"]
+    ref = tmp_path / "ref"
+    code, err = _cli(capsys, *args, "--workers", "1", "--out", str(ref))
+    assert code == 0, err[-2000:]
+    out = tmp_path / "killed"
+    cache = out / "cache"
+
+    def cached() -> int:
+        return sum(f.read_bytes().count(b"\n") for f in cache.glob("scores-*.jsonl"))
+
+    after = RNG.randint(1, 3) * 8  # chunks of 8 positions, then a random fraction of a chunk
+    delay = RNG.uniform(0.0, 0.3)
+    seen = _kill_parent_when([sys.executable, "-m", "minitranscend", *args, "--workers", "2",
+                              "--out", str(out)], lambda: cached() >= after, delay, ROOT)
+    assert sum(n.startswith("stockfish") for n in seen.values()) >= 2, seen
+    [cache_file] = cache.glob("scores-*.jsonl")
+    kept = cache_file.read_bytes()
+    n_before = kept.count(b"\n")
+    assert 0 < n_before < n and not (out / "rewards_summary.json").exists()
+    code, err = _cli(capsys, *args, "--workers", "2", "--out", str(out))
+    assert code == 0, err[-2000:]
+    FIGURES["runs_resumed"] += 1
+    resumed = cache_file.read_bytes()
+    assert resumed.startswith(kept) and resumed.count(b"\n") == n  # kept, and nothing twice
+    assert resumed == (ref / "cache" / cache_file.name).read_bytes()
+    for name in ("rewards_per_state.csv", "rewards_summary.json", "rewards_summary.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+    FIGURES["positions_compared"] += n
+
+
+LADDER_SCRIPT = """\
+import sys
+
+from minitranscend.evaluation.ladder import evaluate_temperatures
+from minitranscend.evaluation.ratings import Rung
+from minitranscend.player_specs import PlayerSpec
+
+OPPONENTS = [Rung("random", "random"), Rung("stockfish:nodes=10,name=sf-n10", "sf-n10", rating=1000.0),
+             Rung("expert:eps=0.5,nodes=10,name=exp-half", "exp-half")]
+
+
+def stand_in(tau):
+    return PlayerSpec("expert", {"eps": tau, "nodes": 10}, name=f"stand-in-tau{tau:g}")
+
+
+def run(out, workers):
+    return evaluate_temperatures(stand_in, [0.0, 1.0], OPPONENTS, out, games_per_pair=4,
+                                 ladder_games=2, workers=workers, max_plies=40, n_boot=50,
+                                 glicko_orders=3, progress=False)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1], int(sys.argv[2]))
+"""
+
+
+def test_sigkill_of_a_ladder_run_resumes_byte_for_byte(tmp_path, monkeypatch):
+    """Kill the parent of a ladder (``evaluate_temperatures``, 2 workers, each playing whole
+    matches with its own engines): nothing survives, and the rerun finishes the interrupted
+    matches to the files of an uninterrupted run."""
+    script = tmp_path / "ladder_run.py"
+    script.write_text(LADDER_SCRIPT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ladder_run
+
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    ladder_run.run(ref, 1)
+    plan = json.loads((ref / "ladder.json").read_text())["plan"]
+    total = sum(p["n_games"] for p in plan)
+
+    def played() -> int:
+        return sum(f.read_bytes().count(b"\n") for f in out.glob("matches/*/games.jsonl"))
+
+    after = RNG.randint(2, total // 2)
+    seen = _kill_parent_when([sys.executable, str(script), str(out), "2"],
+                             lambda: played() >= after, RNG.uniform(0.0, 0.2), ROOT)
+    assert sum(n.startswith("stockfish") for n in seen.values()) >= 2, seen
+    n_before = played()
+    assert n_before < total and not (out / "ladder.json").exists()
+    ladder_run.run(out, 2)
+    FIGURES["runs_resumed"] += 1
+    for name in ("ladder.json", "ratings.csv", "temperature.csv", "matches.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+    for p in plan:
+        folder = Path("matches") / p["folder"]
+        for name in ("games.pgn", "summary.json"):
+            assert (out / folder / name).read_bytes() == (ref / folder / name).read_bytes(), folder
+        want = {g["index"]: g for g in load_games(ref / folder)}
+        got = {g["index"]: g for g in load_games(out / folder)}
+        assert len((out / folder / "games.jsonl").read_text().splitlines()) == p["n_games"]
+        FIGURES["games_compared"] += len(want)
+        FIGURES["games_lost"] += sum(got.get(i) != g for i, g in want.items())
+        assert got == want
+
+
 # -- engines --------------------------------------------------------------------------------------
 def test_a_killed_engine_is_replaced_and_reaped():
     with Engine() as eng:
@@ -433,6 +555,64 @@ def test_a_killed_engine_is_replaced_and_reaped():
         assert move in chess.Board().legal_moves and eng.restarts == 1
         second = eng.raw.transport.get_pid()
     assert _wait_gone([first, second], 10) == []
+
+
+def test_engines_killed_under_data_generate_are_restarted_and_recorded(tmp_path):
+    """SIGKILL every Stockfish process of a running ``data generate --workers 2`` (not the
+    parent): the run finishes with every game, each game an engine restart touched says so in
+    its record and PGN, the manifest counts them, and every other game is byte-identical to an
+    undisturbed run's."""
+    n = 20
+    ref = tmp_path / "ref"
+    generate_games(ref, default_experts(), n, seed=GEN["seed"], workers=1,
+                   max_plies=GEN["max_plies"], shard_size=GEN["shard_size"], progress=False)
+    out = tmp_path / "restarted"
+    cmd = [sys.executable, "-m", "minitranscend", "data", "generate", "--out", str(out),
+           "--games", str(n), "--seed", str(GEN["seed"]), "--workers", "2",
+           "--max-plies", str(GEN["max_plies"]), "--shard-size", str(GEN["shard_size"])]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV)
+    try:
+        deadline = time.time() + 60
+        while not (out / "shard-00000.jsonl").exists():
+            assert proc.poll() is None and time.time() < deadline, "the run ended or stalled"
+            time.sleep(0.02)
+        time.sleep(RNG.uniform(0.0, 0.2))
+        engines = [p for p, name in _descendants(proc.pid).items() if name.startswith("stockfish")]
+        assert proc.poll() is None and len(engines) == 8, engines  # 2 workers x 4 experts
+        for p in engines:
+            os.kill(p, signal.SIGKILL)
+        FIGURES["engines_killed"] += len(engines)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-2000:]
+    assert _wait_gone(engines, 10) == []
+    manifest = check_dataset(out)
+    records = list(iter_games(out))
+    restarted = {g.id: g.engine_restarts for g in records if g.engine_restarts}
+    assert restarted, "no game was played on by a restarted engine"
+    assert manifest["complete"] and manifest["engine_restarts"] == sum(restarted.values())
+    assert manifest["games_with_engine_restarts"] == sorted(restarted)
+    assert "not reproducible from the seed" in err
+    pgn = "".join(p.read_text() for p in sorted(out.glob("shard-*.pgn")))
+    assert pgn.count("[EngineRestarts ") == len(restarted)
+    ref_games = {g.id: g for g in iter_games(ref)}
+    assert sorted(g.id for g in records) == sorted(ref_games) == list(range(n))  # nothing lost
+    FIGURES["games_compared"] += n
+    FIGURES["games_lost"] += len(set(ref_games) - {g.id for g in records})
+    for g in records:
+        want = ref_games[g.id]
+        if g.engine_restarts:  # a whole, legal game between the planned players
+            g.replay()
+            assert (g.white, g.black) == (want.white, want.black)
+        else:  # untouched: the exact bytes of the undisturbed run
+            assert g.to_json() == want.to_json(), g.id
+    # the records say a restart happened, so the data is not the seed's dataset: no fingerprint
+    # of an undisturbed run can vouch for it
+    assert fingerprint(out) != fingerprint(ref)
 
 
 def test_a_program_that_is_not_an_engine_fails_fast_and_is_reaped(monkeypatch, capsys):
@@ -487,7 +667,7 @@ def test_experts_file_with_a_bad_skill_level(tmp_path, capsys):
     _one_error_line(_cli(capsys, *args), "experts.json", "Skill Level")
     # the real command, once: exit code 2 and the one line on stderr, in a few seconds
     proc = subprocess.run([sys.executable, "-m", "minitranscend", *args], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+                          text=True, timeout=60, cwd=ROOT, env=ENV)
     _one_error_line((proc.returncode, proc.stderr), "experts.json", "Skill Level")
     with pytest.raises(ValueError, match="Skill Level"):
         ExpertConfig("e", skill_level=25)

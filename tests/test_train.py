@@ -100,6 +100,35 @@ def test_resume_after_a_kill_between_log_and_checkpoint(data_dir, tmp_path):
         [(r["step"], r["train_loss"], r["val_loss"]) for r in rb]
 
 
+def test_a_failed_checkpoint_save_leaves_no_duplicate_metrics_row(data_dir, tmp_path, monkeypatch):
+    """Issue 14: a save that fails (here: disk full at step 8) after its evaluation was logged
+    used to leave that row in metrics.jsonl, and the resumed run logged it again. The resumed
+    run's log is now the uninterrupted run's: each step once, the same losses."""
+    import minitranscend.train.run as run_module
+
+    full = cfg_for(data_dir, tmp_path / "full", max_iters=8, lr_decay_iters=8)
+    train(full)
+    failed = replace(full, out=str(tmp_path / "failed"))
+    real_save = run_module.save_checkpoint
+
+    def disk_full_at_step_8(path, **kw):
+        if kw["state"].step == 8:
+            raise OSError(28, "No space left on device")
+        return real_save(path, **kw)
+
+    monkeypatch.setattr(run_module, "save_checkpoint", disk_full_at_step_8)
+    with pytest.raises(OSError, match="No space"):
+        train(failed)
+    monkeypatch.undo()
+    assert [r["step"] for r in read_metrics(tmp_path / "failed" / "metrics.jsonl")] == [0, 4, 8]
+    assert load_checkpoint(tmp_path / "failed")[2]["step"] == 4  # the row is ahead of the save
+    assert train(failed)["step"] == 8
+    ra = read_metrics(tmp_path / "full" / "metrics.jsonl")
+    rb = read_metrics(tmp_path / "failed" / "metrics.jsonl")
+    assert [r["step"] for r in rb] == [0, 4, 8]
+    assert [(r["step"], r["train_loss"], r["val_loss"]) for r in ra] == \
+        [(r["step"], r["train_loss"], r["val_loss"]) for r in rb]
+
 def test_checkpoint_errors(data_dir, tmp_path):
     train(cfg_for(data_dir, tmp_path, max_iters=2, eval_interval=2))
     path = tmp_path / "ckpt.pt"

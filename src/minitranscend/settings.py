@@ -82,6 +82,47 @@ BOARD_RECIPE: dict[str, Any] = dict(
 # --------------------------------------------------------------------------- the chess experiment
 
 @dataclass(frozen=True)
+class PaperSettings:
+    """Chapter 10 (the paper's own models): which checkpoints it rates, how many games, and which
+    Lichess games it filters. ``ci`` exercises every step on tiny stand-ins and the shipped
+    real-game sample; ``full`` is the Colab GPU run (about an hour, estimated)."""
+
+    download: bool                  # True: the released checkpoints (Hugging Face); False: stand-ins
+    caps: tuple[int, ...]           # rating caps of the models rated (the paper's Figure 1: 1000, 1500)
+    expect: str | None              # model size the loader insists on (None: any, for stand-ins)
+    standin_steps: int              # training steps of each tiny stand-in (ci only)
+    taus: tuple[float, ...]         # temperatures each model plays at
+    levels: tuple[int, ...]         # Stockfish Skill Levels (the paper's 1, 3, 5)
+    games: int                      # games per (cap, temperature, level), half with each colour
+    sampler: str                    # "paper" (per character, 5 tries) or "move" (exact temperature)
+    move_time: float                # Stockfish seconds per move (the paper's 0.1)
+    max_plies: int                  # ply cap, then a draw (the paper's 90 moves each)
+    n_boot: int                     # bootstrap resamples of every rating interval
+    glicko_orders: int              # Glicko-2 replays in random game orders
+    lichess_month: str | None       # a Lichess dump to download ("2013-01"); None: the shipped sample
+    lichess_caps: tuple[int, ...]   # rating caps the Lichess games are filtered at
+
+
+def paper_settings(profile: str) -> PaperSettings:
+    """Chapter 10's sizes. ``ci``: two stand-ins trained for seconds, 2 games per pairing against
+    Skill 1 at 0.01 s, and the 21-game real sample, whose players are all rated above 1400, so
+    two caps above the paper's are added to keep some games. ``full``: the released 1000- and
+    1500-cap models, 4 temperatures x Skill 1/3/5 x 16 games (384 games, about 50 minutes on a
+    Colab GPU: an estimate, not a measurement), and the 2013-01 Lichess dump."""
+    if check_profile(profile) == "ci":
+        return PaperSettings(
+            download=False, caps=(1000, 1500), expect=None, standin_steps=120,
+            taus=(0.001, 1.0), levels=(1,), games=2, sampler="paper", move_time=0.01,
+            max_plies=40, n_boot=50, glicko_orders=2, lichess_month=None,
+            lichess_caps=(1000, 1300, 1500, 1700, 2000))
+    return PaperSettings(
+        download=True, caps=(1000, 1500), expect="chessformer-50m", standin_steps=0,
+        taus=(0.001, 0.1, 0.5, 1.0), levels=(1, 3, 5), games=16, sampler="paper", move_time=0.1,
+        max_plies=180, n_boot=1000, glicko_orders=20, lichess_month="2013-01",
+        lichess_caps=(1000, 1300, 1500))
+
+
+@dataclass(frozen=True)
 class ChapterSizes:
     """How much the chapters compute beside the experiment's own stages (the ``N_...``
     parameters of their set-up cells). They never enter a stage's stamp or a folder's name."""
@@ -95,6 +136,7 @@ class ChapterSizes:
     ladder_games: int                 # ch6: games per opponent-vs-opponent pairing
     n_boot: int                       # ch6: bootstrap resamples of every interval
     n_orders: int                     # ch6: Glicko-2 replays in random game orders
+    paper: PaperSettings              # ch10: the paper's own models and Lichess games
 
 
 @dataclass(frozen=True)
@@ -149,7 +191,7 @@ def experiment_config(profile: str = "ci") -> ExperimentConfig:
                 toy_states=500, toy_taus=40, training_positions=300, sampling_positions=200,
                 ladder=("random", "sf-n10", "sf-n100"),
                 model_opponents=("random", "sf-n10", names_a[0]),
-                ladder_games=4, n_boot=300, n_orders=50))
+                ladder_games=4, n_boot=300, n_orders=50, paper=paper_settings("ci")))
     taus = (0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5)
     return ExperimentConfig(
         profile="full", n_games=8000, experts=experts, train=dict(BOARD_RECIPE, max_minutes=20.0),
@@ -159,7 +201,7 @@ def experiment_config(profile: str = "ci") -> ExperimentConfig:
             toy_states=20_000, toy_taus=200, training_positions=2000, sampling_positions=1000,
             ladder=("random", "sf-n10", "sf-n100", "sf-n300", "sf-n1000"),
             model_opponents=("sf-n10", "sf-n100", *names_a),
-            ladder_games=40, n_boot=2000, n_orders=200))
+            ladder_games=40, n_boot=2000, n_orders=200, paper=paper_settings("full")))
 
 
 # --------------------------------------------------------------------------- the knowledge graph

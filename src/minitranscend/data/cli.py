@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -74,7 +73,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--games", type=int, default=200, help="number of games (default 200)")
     g.add_argument("--out", help="output directory (default runs/<profile>/data/experts)")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="processes; each runs one Stockfish per expert (hash 16 MB, ~136 MB each: "
+                        "~0.6 GB per worker with the 4 default experts). Default: the usable cores, "
+                        "but no more than the available memory holds")
     g.add_argument("--experts", default="default",
                    help="'default' (players.default_experts) or a JSON file with a list of ExpertConfig fields")
     g.add_argument("--max-plies", type=int, default=250, help="ply cap, scored as a draw (default 250)")

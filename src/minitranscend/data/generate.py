@@ -20,6 +20,18 @@ Why it is built this way:
   draw *could* be claimed with the next move (which ends games one move earlier than they are
   actually drawn). Games reaching ``max_plies`` are scored ``1/2-1/2`` with termination
   ``ply cap``.
+* **Engine restarts are recorded.** A Stockfish process that dies mid-run is restarted and the
+  move retried (:class:`minitranscend.engine.Engine`), so the run finishes and loses no game. But
+  the new process starts with an empty hash and may play that game on differently from an
+  undisturbed run: such a game is not reproducible from the seed, and the dataset's fingerprint
+  differs from an undisturbed run's. So the game's record carries ``engine_restarts`` (its PGN an
+  ``EngineRestarts`` header) and the manifest counts them (``engine_restarts``,
+  ``games_with_engine_restarts``). Games without a restart keep their exact bytes; to get the
+  reproducible dataset back, delete the shards holding the listed games and rerun the command.
+* **Memory.** Each worker process holds one Stockfish process per expert (4 for the default
+  panel), each ~136 MB resident with the 16 MB hash the experts use (~0.6 GB per worker with
+  the worker itself). The default number of workers is therefore the smaller of the usable cores
+  and what the available memory holds (:func:`default_workers`), not one per core.
 """
 from __future__ import annotations
 
@@ -27,6 +39,7 @@ import json
 import multiprocessing.util
 import os
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -36,12 +49,12 @@ import chess
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..engine import stockfish_version
+from ..engine import EngineSettings, engine_memory_mb, engine_restarts, stockfish_version
 from ..players import Expert, ExpertConfig
 from ..referee import GameResult, GameRules, play_game, selfplay_rules
 from ..store import atomic_write_json, atomic_write_text
 from ..tokenizers import MoveTokenizer, tokenize_dataset
-from ..workers import completed, worker_pool, worker_state
+from ..workers import WORKER_PROCESS_MB, completed, sized_workers, worker_pool, worker_state
 from .records import GameRecord, count_lines, fingerprint, iter_games
 
 DEFAULT_SHARD_SIZE = 100
@@ -88,18 +101,25 @@ def play_selfplay_game(game_id: int, experts: Sequence[Expert], seed: int, max_p
     self-play rules; return its record and its PGN text."""
     w, b, w_seed, b_seed = game_plan(seed, game_id, len(experts))
     white, black = experts[w], experts[b]
+    restarts_before = engine_restarts(white, black)
+    restarts: list[int] = []
 
     def headers(g: GameResult, white: Expert, black: Expert, rules: GameRules) -> dict[str, str]:
-        return {"Event": EVENT, "Site": "minitranscend", "Date": PGN_DATE, "Round": str(game_id),
-                "White": g.white, "Black": g.black, "Result": g.result,
-                "Termination": g.termination, "PlyCount": str(g.plies),
-                "WhiteSettings": white.config.header(), "BlackSettings": black.config.header(),
-                "Engine": engine_version}
+        h = {"Event": EVENT, "Site": "minitranscend", "Date": PGN_DATE, "Round": str(game_id),
+             "White": g.white, "Black": g.black, "Result": g.result,
+             "Termination": g.termination, "PlyCount": str(g.plies),
+             "WhiteSettings": white.config.header(), "BlackSettings": black.config.header(),
+             "Engine": engine_version}
+        restarts.append(engine_restarts(white, black) - restarts_before)  # the game is over
+        if restarts[0]:  # only then: an undisturbed game keeps its exact bytes
+            h["EngineRestarts"] = str(restarts[0])
+        return h
 
     g = play_game(white, black, selfplay_rules(max_plies), seeds=(w_seed, b_seed),
                           pgn_headers=headers)
     record = GameRecord(id=game_id, white=g.white, black=g.black, result=g.result,
-                        termination=g.termination, uci=" ".join(g.moves))
+                        termination=g.termination, uci=" ".join(g.moves),
+                        engine_restarts=restarts[0])
     return record, g.pgn
 
 
@@ -177,6 +197,11 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
     Rerunning the same call after an interruption finishes the missing shards only; rerunning
     with a larger ``n_games`` extends the dataset with the same games an uninterrupted larger run
     would have produced. At the end the move-level tokens are written (``tokens-move.npz``).
+
+    ``workers``: processes, each with one Stockfish process per expert (hash 16 MB, ~136 MB
+    resident each: ~0.6 GB per worker for 4 experts). None: :func:`default_workers`, the
+    smaller of the usable cores and the number of workers the available memory holds. A game
+    during which an engine was restarted is recorded as such (module docstring).
     """
     if n_games < 1:
         raise ValueError(f"n_games must be >= 1, got {n_games}")
@@ -215,7 +240,9 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
     pending: dict[int, dict[int, tuple[str, str]]] = {k: {} for k in todo}
     shard_of = {g: k for k, r in todo.items() for g in r}
     ids = [g for r in todo.values() for g in r]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(ids) or 1))
+    if workers is None:
+        workers = default_workers(len(experts))
+    workers = max(1, min(workers, len(ids) or 1))
     bar = tqdm(total=n_games, initial=n_done, unit="game", desc="generate", disable=not progress)
     plies, t0 = 0, time.perf_counter()
 
@@ -223,7 +250,13 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
         nonlocal plies
         k = shard_of[game_id]
         pending[k][game_id] = (record_json, pgn)
-        plies += len(json.loads(record_json)["uci"].split())
+        rec = json.loads(record_json)
+        plies += len(rec["uci"].split())
+        if rec.get("engine_restarts"):
+            bar.write(f"note: game {game_id}: {rec['engine_restarts']} Stockfish process(es) died "
+                      "and were restarted during it; the game is complete but not reproducible "
+                      "from the seed (recorded as engine_restarts in its record and the manifest)",
+                      file=sys.stderr)
         bar.update(1)
         bar.set_postfix(plies_s=f"{plies / (time.perf_counter() - t0):.0f}", refresh=False)
         if len(pending[k]) == len(todo[k]):
@@ -246,13 +279,16 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
     finally:
         bar.close()
 
-    records_plies = _count_plies(out)
+    records_plies, restarted = _count_plies_and_restarts(out)
     if tokenize:
         tokenize_dataset(out, MoveTokenizer(), progress=False)
     # Last: "complete" is written only when everything else is on disk.
     return _write_manifest(out, ident, n_games, complete=True, extra={
         "n_games": n_games, "n_plies": records_plies, "n_shards": len(shards),
-        "fingerprint": fingerprint(out)})
+        "fingerprint": fingerprint(out),
+        # provenance: games played on by a restarted engine (not reproducible from the seed)
+        "engine_restarts": sum(restarted.values()),
+        "games_with_engine_restarts": sorted(restarted)})
 
 
 def _write_shard(out: Path, k: int, games: list[tuple[str, str]]) -> None:
@@ -262,5 +298,25 @@ def _write_shard(out: Path, k: int, games: list[tuple[str, str]]) -> None:
     atomic_write_text(out / f"{name}.jsonl", "".join(rec + "\n" for rec, _ in games))
 
 
-def _count_plies(out: Path) -> int:
-    return sum(g.n_plies for g in iter_games(out))
+def _count_plies_and_restarts(out: Path) -> tuple[int, dict[int, int]]:
+    """The dataset's plies, and ``{game id: engine restarts}`` of its games that had any."""
+    plies, restarted = 0, {}
+    for g in iter_games(out):
+        plies += g.n_plies
+        if g.engine_restarts:
+            restarted[g.id] = g.engine_restarts
+    return plies, restarted
+
+
+def worker_memory_mb(n_experts: int, hash_mb: int = EngineSettings.hash_mb) -> int:
+    """Resident memory of one generation worker: one Stockfish process per expert
+    (:func:`~minitranscend.engine.engine_memory_mb`) plus the Python process."""
+    return n_experts * engine_memory_mb(hash_mb) + WORKER_PROCESS_MB
+
+
+def default_workers(n_experts: int, cpus: int | None = None,
+                    available_mb: int | None = None) -> int:
+    """Workers for a generation run when none are asked for: one per usable core, but no more
+    than the available memory holds at :func:`worker_memory_mb` each (4 experts: ~0.6 GB per
+    worker, so a 64-core machine with 8 GB free gets 12, not 64)."""
+    return sized_workers(worker_memory_mb(n_experts), cpus=cpus, available_mb=available_mb)

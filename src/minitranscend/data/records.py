@@ -6,7 +6,15 @@ to recompute than to store and keep consistent::
 
     {"id": 17, "white": "expert-N", "black": "expert-Q", "result": "1-0",
      "termination": "checkmate", "uci": "e2e4 e7e5 ...",
-     "white_elo": 1234, "black_elo": 1180, "time_control": "600+0"}   # the last three optional
+     "white_elo": 1234, "black_elo": 1180, "time_control": "600+0",   # the last four optional
+     "engine_restarts": 1}
+
+``engine_restarts`` appears only in a self-play game during which a Stockfish process died and
+was restarted (:class:`minitranscend.engine.Engine` retries on a fresh process). Such a game is
+still a legal, finished game, but it is no longer a pure function of the seed: the new process
+starts with an empty hash, so from that move on it may play otherwise than an undisturbed run
+(a rerun of the same command can give another game there, and the dataset's fingerprint
+differs). Games without a restart carry no such field, so their bytes are unchanged.
 
 A dataset is a directory of ``shard-00000.jsonl, shard-00001.jsonl, ...`` (see
 :mod:`minitranscend.data.generate`), read in shard order by :func:`iter_games`.
@@ -48,6 +56,7 @@ class GameRecord:
     white_elo: int | None = None
     black_elo: int | None = None
     time_control: str | None = None
+    engine_restarts: int = 0  # Stockfish processes restarted during this game (see above)
 
     def __post_init__(self) -> None:
         if self.result not in RESULTS:
@@ -92,6 +101,8 @@ class GameRecord:
             v = getattr(self, k)
             if v is not None:
                 d[k] = v
+        if self.engine_restarts:  # only then: undisturbed games keep their bytes
+            d["engine_restarts"] = self.engine_restarts
         return d
 
     def to_json(self) -> str:
@@ -103,7 +114,8 @@ class GameRecord:
             return cls(id=int(d["id"]), white=str(d["white"]), black=str(d["black"]),
                        result=d["result"], termination=str(d["termination"]), uci=d["uci"],
                        white_elo=d.get("white_elo"), black_elo=d.get("black_elo"),
-                       time_control=d.get("time_control"))
+                       time_control=d.get("time_control"),
+                       engine_restarts=int(d.get("engine_restarts", 0)))
         except KeyError as e:
             raise ValueError(f"game record is missing the field {e.args[0]!r}: {d}") from None
 

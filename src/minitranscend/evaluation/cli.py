@@ -131,7 +131,8 @@ def add_commands(subparsers) -> None:
     r.add_argument("--baseline", default=None, help="policy label for paired differences")
     r.add_argument("--depth", type=int, default=None, help="search depth per position (default 8)")
     r.add_argument("--nodes", type=int, default=None, help="node limit instead of depth")
-    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--workers", type=int, default=2,
+                   help="processes, each with one Stockfish (hash 16 MB, ~136 MB) (default 2)")
     r.add_argument("--cache-dir", default=None, help="score cache (default OUT/cache)")
     r.add_argument("--boot", type=int, default=2000)
     r.add_argument("--seed", type=int, default=0)
@@ -144,7 +145,9 @@ def add_commands(subparsers) -> None:
     m.add_argument("--b", required=True, help="player B spec")
     m.add_argument("--games", type=int, required=True)
     m.add_argument("--out", required=True, help="match directory (rerun to resume)")
-    m.add_argument("--workers", type=int, default=2)
+    m.add_argument("--workers", type=int, default=2,
+                   help="processes, each building both players: one Stockfish (hash 16 MB, ~136 MB) "
+                        "per engine player, a model's weights per model player (default 2)")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--opening-plies", type=int, default=0, help="random plies before play")
     m.add_argument("--book", action="store_true", help="start from the built-in book openings")

@@ -14,7 +14,16 @@ loses. On top of that, this module:
   same opening;
 * finished games are appended (flushed, fsynced) to ``games.jsonl``; a rerun skips every index
   already there, so a killed match resumes without duplicates. ``games.pgn`` and the summaries are
-  rewritten from ``games.jsonl`` at the end.
+  rewritten from ``games.jsonl`` at the end;
+* a game during which a Stockfish process died and was restarted
+  (:class:`~minitranscend.engine.Engine`) is kept, but its record carries ``engine_restarts``
+  (its PGN an ``EngineRestarts`` header, the summary the total): the restarted process has an
+  empty hash, so that game may differ from an undisturbed run's and is not reproducible from
+  the seed. Undisturbed games carry no such field.
+
+Memory: each worker builds both players, so it holds one Stockfish process (16 MB hash, ~136 MB
+resident) per engine player (``stockfish:…``, ``expert:…``), one more for the judge when the
+match adjudicates, and a model's weights (and torch) per model player.
 
 Players are described by a picklable :class:`~minitranscend.player_specs.PlayerSpec` (or any
 picklable zero-argument callable) and built inside each worker process, because engine processes
@@ -32,10 +41,10 @@ from typing import Any, Callable, Sequence
 import chess
 from tqdm.auto import tqdm
 
-from ..engine import Engine, SearchLimit, stockfish_version
+from ..engine import Engine, SearchLimit, engine_restarts, stockfish_version
 from ..player_specs import PlayerSpec, as_spec, player_label, spec_identity, spec_text
 from ..players import Player
-from ..referee import DEFAULT_MAX_PLIES, GameRules, game_result, play_game
+from ..referee import DEFAULT_MAX_PLIES, GameRules, game_result, match_headers, play_game
 from ..store import append_jsonl, atomic_write_csv, atomic_write_json, atomic_write_text, read_jsonl
 from ..workers import completed, worker_pool, worker_state
 from .ratings import elo_from_score
@@ -169,14 +178,25 @@ def _match_play(index: int) -> dict[str, Any]:
                "WhiteSpec": cfg.player_a if plan["a_white"] else cfg.player_b,
                "BlackSpec": cfg.player_b if plan["a_white"] else cfg.player_a,
                "Engine": w["engine"], "MatchSeed": str(cfg.seed)}
+    engines = (a, b, w.get("judge_engine"))
+    before = engine_restarts(*engines)
+    restarts: list[int] = []
+
+    def pgn_headers(g, white, black, rules) -> dict[str, str]:
+        restarts.append(engine_restarts(*engines) - before)  # the game is over
+        extra = {**headers, "EngineRestarts": str(restarts[0])} if restarts[0] else headers
+        return match_headers(g, white.describe(), black.describe(), rules.max_plies, extra)
+
     g = play_game(white, black, w["rules"], seed=plan["seed"], opening=plan["opening"],
                   start_fen=cfg.start_fen, index=index, opening_name=plan["opening_name"],
-                  headers=headers)
+                  pgn_headers=pgn_headers)
     rec = asdict(g)
     rec["moves"] = " ".join(g.moves)
     rec["opening"] = " ".join(g.opening)
     rec["a_white"] = plan["a_white"]
     rec["score_a"] = g.score_for(chess.WHITE if plan["a_white"] else chess.BLACK)
+    if restarts[0]:  # only then: undisturbed games keep their exact bytes
+        rec["engine_restarts"] = restarts[0]
     return rec
 
 
@@ -213,7 +233,9 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
     chosen by pair index so both colours play each opening. Deterministic players (experts,
     full-strength node-limited Stockfish) need varied openings, or every pair repeats.
     ``adjudicate``: centipawns; games stopped by the ply cap go to the side Stockfish finds that
-    far ahead (:func:`engine_adjudicator`) instead of being drawn.
+    far ahead (:func:`engine_adjudicator`) instead of being drawn. ``workers``: processes, each
+    building both players: one Stockfish process (16 MB hash, ~136 MB resident) per engine
+    player, one more for the judge with ``adjudicate``, a model's weights per model player.
     """
     if n_games < 1:
         raise ValueError(f"n_games must be >= 1, got {n_games}")
@@ -310,6 +332,9 @@ def summarize_match(games: Sequence[dict], config: MatchConfig | None = None, n_
         terms[g["termination"]] = terms.get(g["termination"], 0) + 1
     out["terminations"] = terms
     out["mean_plies"] = sum(g["plies"] for g in games) / max(1, len(games))
+    restarted = sum(g.get("engine_restarts", 0) for g in games)
+    if restarted:  # games played on by a restarted engine (not reproducible from the seed)
+        out["engine_restarts"] = restarted
     if config is not None:
         out["config"] = asdict(config)
     return out

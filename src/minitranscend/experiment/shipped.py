@@ -60,7 +60,10 @@ def publish(cfg: ExperimentConfig, dest: Path | None = None) -> Path:
         manifest = json.loads((data_dir(cfg, ds) / "manifest.json").read_text())
         prov[ds] = {"data_fingerprint": fingerprint(data_dir(cfg, ds)), "games": manifest.get("n_games"),
                     "plies": manifest.get("n_plies"), "stockfish": manifest.get("stockfish"),
-                    "experts": manifest.get("experts"), "train": json.loads((mdir / "config.json").read_text())}
+                    "experts": manifest.get("experts"),
+                    # a restarted engine makes its game unreproducible from the seed: say how many
+                    "engine_restarts": manifest.get("engine_restarts", 0),
+                    "train": json.loads((mdir / "config.json").read_text())}
     atomic_write_json(dest / "provenance.json", prov, indent=2)
     return dest
 
