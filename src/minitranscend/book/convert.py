@@ -217,13 +217,8 @@ def _solution_text(label: str, body: str, ctx: _Context) -> str:
 
 def _glue_note(names: set[str], here: int, cells: list) -> str:
     """Where the glued values of a paragraph are printed: the cell(s) that glue them."""
-    at = []
-    for i, c in enumerate(cells):
-        if c.cell_type == "code":
-            found = set(GLUE_CALL.findall(c.source))
-            if names & found or any("{" in f for f in found):
-                at.append(i)
-    known = [i for i in at if names & set(GLUE_CALL.findall(cells[i].source))]
+    known = [i for i, c in enumerate(cells)
+             if c.cell_type == "code" and names & set(GLUE_CALL.findall(c.source))]
     if known and all(i > here for i in known):
         where = "by the code cell below"
     elif known and all(i < here for i in known):

@@ -44,7 +44,8 @@ from ..player_specs import PlayerSpec, expert_spec, model_spec
 from ..players import ExpertConfig
 from ..store import atomic_write_csv, atomic_write_text, file_digest
 from ..workers import worker_pool
-from .match import DEFAULT_MAX_PLIES, _engine_name, check_unique_labels, load_games, run_match
+from .match import (DEFAULT_MAX_PLIES, _engine_name, check_unique_labels, load_games, run_match,
+                    saved_players)
 from .ratings import ANCHOR, Rung, bootstrap_elo, games_from_matches, glicko2_ratings, ladder_pairs
 
 ModelFor = Callable[[float], PlayerSpec]  # tau -> the player to rate at that temperature
@@ -277,17 +278,8 @@ def fit_ladder(match_dirs: Sequence[str | os.PathLike], anchor: str = LADDER.anc
 
 def _model_players(match_dirs: Sequence[str | os.PathLike]) -> set[str]:
     """Names of the model players in these matches (from the saved specs)."""
-    names = set()
-    for d in match_dirs:
-        p = Path(d) / "match.json"
-        if not p.exists():
-            continue
-        cfg = json.loads(p.read_text())
-        for key in ("player_a", "player_b"):
-            text = cfg[key]
-            if text.startswith("model:"):
-                names.add(PlayerSpec.parse(text).label)
-    return names
+    return {PlayerSpec.parse(text).label for _, text in saved_players(match_dirs)
+            if text.startswith("model:")}
 
 
 # -- the whole job -----------------------------------------------------------------------------

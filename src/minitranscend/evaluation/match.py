@@ -36,7 +36,7 @@ import os
 import random
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import chess
 from tqdm.auto import tqdm
@@ -345,6 +345,19 @@ def load_games(out_dir: str | os.PathLike) -> list[dict]:
     return [g for _, g in sorted(_read_games(Path(out_dir) / "games.jsonl").items())]
 
 
+def saved_players(match_dirs: Sequence[str | os.PathLike]) -> Iterator[tuple[Path, str]]:
+    """``(folder, spec text)`` of both players of every match folder that has a ``match.json``:
+    who the names in its games stand for."""
+    for d in match_dirs:
+        cfg_path = Path(d) / "match.json"
+        if not cfg_path.is_file():
+            continue
+        saved = json.loads(cfg_path.read_text())
+        for key in ("player_a", "player_b"):
+            if saved.get(key) is not None:
+                yield Path(d), saved[key]
+
+
 def check_unique_labels(match_dirs: Sequence[str | os.PathLike]) -> None:
     """Refuse to rate matches in which one name stands for two different players.
 
@@ -353,23 +366,15 @@ def check_unique_labels(match_dirs: Sequence[str | os.PathLike]) -> None:
     would otherwise be merged into one rating. The specs in each folder's ``match.json`` say
     who each name is (ValueError naming both, and what to do)."""
     seen: dict[str, tuple[Any, str, str]] = {}
-    for d in match_dirs:
-        cfg_path = Path(d) / "match.json"
-        if not cfg_path.is_file():
-            continue
-        saved = json.loads(cfg_path.read_text())
-        for key in ("player_a", "player_b"):
-            text = saved.get(key)
-            if text is None:
-                continue
-            try:
-                label = PlayerSpec.parse(text).label
-            except ValueError:
-                label = text  # a factory's name stands for itself
-            ident = spec_identity(text)
-            if label in seen and seen[label][0] != ident:
-                raise ValueError(
-                    f"the name {label!r} stands for two different players: {seen[label][1]} (in "
-                    f"{seen[label][2]}) and {text} (in {d}); their games would merge into one "
-                    "rating — replay one of them with name=… in its spec")
-            seen.setdefault(label, (ident, text, str(d)))
+    for d, text in saved_players(match_dirs):
+        try:
+            label = PlayerSpec.parse(text).label
+        except ValueError:
+            label = text  # a factory's name stands for itself
+        ident = spec_identity(text)
+        if label in seen and seen[label][0] != ident:
+            raise ValueError(
+                f"the name {label!r} stands for two different players: {seen[label][1]} (in "
+                f"{seen[label][2]}) and {text} (in {d}); their games would merge into one "
+                "rating — replay one of them with name=… in its spec")
+        seen.setdefault(label, (ident, text, str(d)))
