@@ -161,12 +161,10 @@ def cached_json(path: str | os.PathLike, stamp: Any, compute: Callable[[], dict]
     """The result stored at ``path`` if it was made with the same settings (``stamp``, kept
     under ``key``), else ``compute()``, stored atomically with its stamp, and returned."""
     path = Path(path)
-    stamp = json.loads(json.dumps(stamp, default=_jsonable))
-    if path.exists() and not force:
-        old = json.loads(path.read_text())
-        if old.get(key) == stamp:
-            return old
-    result = {key: stamp, **compute()}
+    old = None if force else load_if_current(path, stamp, key)
+    if old is not None:
+        return old
+    result = {key: json.loads(json.dumps(stamp, default=_jsonable)), **compute()}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, result)
     return result
