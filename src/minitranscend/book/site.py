@@ -12,7 +12,6 @@ offline, and a failing chapter stops the run naming the notebook and the cell.
 """
 from __future__ import annotations
 
-import hashlib
 import html.parser
 import importlib.metadata
 import json
@@ -30,6 +29,7 @@ import yaml
 
 from ..notebook import BOOK_ENV
 from ..settings import PROFILES
+from ..store import atomic_write_json, file_digest
 from .runtime import BUILD_TOOLS, blocked_in, student_environment
 
 PLOTLY_JS = "plotly.min.js"  # copied from the installed plotly into the site's _static/
@@ -111,10 +111,6 @@ def build_dir(root: Path) -> Path:
 def source_tree(root: Path) -> Path:
     """Where executed notebooks and copies of the other book files live: ``_build/src``."""
     return build_dir(root) / "src"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def sync_tree(root: Path) -> Path:
@@ -243,7 +239,7 @@ def execute(root: Path, profile: str, only: str | None = None, resume: bool = Fa
         for nb in notebooks:
             rel = nb.relative_to(root)
             out = tree / rel
-            digest = _sha256(nb)
+            digest = file_digest(nb)
             done = times["notebooks"].get(str(rel), {})
             if resume and out.is_file() and done.get("source_sha256") == digest:
                 print(f"{rel}: already executed with profile {profile}, skipped (--resume)")
@@ -277,7 +273,7 @@ def execute(root: Path, profile: str, only: str | None = None, resume: bool = Fa
 
 def _write_times(root: Path, times: dict) -> None:
     _times_path(root).parent.mkdir(parents=True, exist_ok=True)
-    _times_path(root).write_text(json.dumps(times, indent=2) + "\n")
+    atomic_write_json(_times_path(root), times, indent=2)
 
 
 # --------------------------------------------------------------------------- build
@@ -291,7 +287,7 @@ def build(root: Path) -> Path:
         rel = nb.relative_to(root)
         if not (tree / rel).is_file():
             missing.append(str(rel))
-        elif times["notebooks"].get(str(rel), {}).get("source_sha256") != _sha256(nb):
+        elif times["notebooks"].get(str(rel), {}).get("source_sha256") != file_digest(nb):
             stale.append(str(rel))
     if missing:
         raise BookError(f"not executed yet: {', '.join(missing)}; "
