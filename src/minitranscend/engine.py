@@ -128,6 +128,15 @@ def stockfish_version(path: str | os.PathLike | None = None) -> str:
     return _version_of(find_stockfish(path))
 
 
+def recorded_version() -> str:
+    """The Stockfish version a result file records, or ``"none"`` where no engine is installed
+    (a match between players that need none still writes its files)."""
+    try:
+        return stockfish_version()
+    except FileNotFoundError:
+        return "none"
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """UCI options that change what Stockfish plays. Recorded with every result.

@@ -40,12 +40,12 @@ from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
+from ..engine import recorded_version
 from ..player_specs import PlayerSpec, expert_spec, model_spec
 from ..players import ExpertConfig
 from ..store import atomic_write_csv, atomic_write_text, file_digest
 from ..workers import worker_pool
-from .match import (DEFAULT_MAX_PLIES, _engine_name, check_unique_labels, load_games, run_match,
-                    saved_players)
+from .match import DEFAULT_MAX_PLIES, check_unique_labels, load_games, run_match, saved_players
 from .ratings import ANCHOR, Rung, bootstrap_elo, games_from_matches, glicko2_ratings, ladder_pairs
 
 ModelFor = Callable[[float], PlayerSpec]  # tau -> the player to rate at that temperature
@@ -396,7 +396,7 @@ def _band(row: dict[str, Any]) -> dict[str, float]:
 
 def _write(res: LadderResult, plan: Sequence[Pairing], settings: dict[str, Any]) -> None:
     out = res.out_dir
-    doc = {"settings": settings, "engine": _engine_name(),
+    doc = {"settings": settings, "engine": recorded_version(),
            "method": "maximum-likelihood Elo (Bradley-Terry, draws = half wins), percentile "
                      "bootstrap over games; Glicko-2 (paper) with opponents pinned at their ML ratings",
            "anchor": res.anchor, "anchor_rating": res.anchor_rating, "n_games": len(res.games),

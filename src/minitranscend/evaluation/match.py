@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterator, Sequence
 import chess
 from tqdm.auto import tqdm
 
-from ..engine import Engine, SearchLimit, engine_restarts, stockfish_version
+from ..engine import Engine, SearchLimit, engine_restarts, recorded_version
 from ..player_specs import PlayerSpec, as_spec, player_label, spec_identity, spec_text
 from ..players import Player
 from ..referee import DEFAULT_MAX_PLIES, GameRules, game_result, match_headers, play_game
@@ -272,7 +272,7 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
     jsonl = out / "games.jsonl"
     done = _read_games(jsonl)
     todo = [i for i in range(n_games) if i not in done]
-    engine = _engine_name()
+    engine = recorded_version()
     if todo:
         with tqdm(total=n_games, initial=n_games - len(todo),
                   desc=f"{player_label(spec_a)} vs {player_label(spec_b)}", unit="game",
@@ -289,13 +289,6 @@ def run_match(player_a: PlayerSpec | str | Callable[[], Player],
     flat = {k: v for k, v in summary.items() if not isinstance(v, (dict, list))}
     atomic_write_csv(out / "summary.csv", [flat])
     return summary
-
-
-def _engine_name() -> str:
-    try:
-        return stockfish_version()
-    except FileNotFoundError:
-        return "none"
 
 
 def _play_all(todo, spec_a, spec_b, config, engine, workers):

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import chess
 
-from ..engine import stockfish_version
+from ..engine import recorded_version
 from ..evaluation.match import load_games, run_match
 from ..evaluation.ratings import PAPER_PINNED, games_from_matches, glicko2_ratings, ratings_table
 from ..player_specs import PlayerSpec, model_label
@@ -194,7 +194,7 @@ def rate_paper_model(checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
                 "high_elo": meta.get("high_elo"), "model_args": meta.get("model_args"),
                 "sampler": sampler, "taus": [float(t) for t in taus], "levels": levels,
                 "games_per_pair": games, "move_time": move_time, "max_plies": max_plies,
-                "seed": seed, "engine": _engine(), "anchor": anchor,
+                "seed": seed, "engine": recorded_version(), "anchor": anchor,
                 "anchor_rating": PAPER_PINNED[levels[0]], "pinned_for_glicko2": pinned,
                 "n_boot": n_boot, "glicko_orders": glicko_orders, "matches": summaries,
                 "rules": asdict(paper_rules(max_plies))}
@@ -204,13 +204,6 @@ def rate_paper_model(checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
     atomic_write_json(out / "paper.json", {"settings": settings, "ratings": rows,
                                            "temperature": temperature}, indent=2)
     return {"rows": rows, "temperature": temperature, "settings": settings}
-
-
-def _engine() -> str:
-    try:
-        return stockfish_version()
-    except FileNotFoundError:
-        return "none"
 
 
 def replay_is_legal(moves: Sequence[str], start_fen: str = chess.STARTING_FEN) -> bool:
