@@ -29,6 +29,13 @@ PROFILES = ("ci", "full")
 DATASETS = ("A", "B")  # A: diverse experts; B: the ablation, experts whose errors coincide
 
 
+def check_dataset_name(dataset: str) -> str:
+    """``dataset`` if it is one of :data:`DATASETS`, else a ValueError that lists them."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    return dataset
+
+
 def check_profile(profile: str) -> str:
     """``profile`` if it is one of :data:`PROFILES`, else a ValueError that lists them."""
     if profile not in PROFILES:

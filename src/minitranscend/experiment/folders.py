@@ -11,15 +11,8 @@ from pathlib import Path
 
 from ..evaluation.ladder import LADDER
 from ..paths import run_dir
-from ..settings import DATASETS, ExperimentConfig
+from ..settings import ExperimentConfig, check_dataset_name
 from ..store import settings_hash
-
-
-def check_dataset(dataset: str) -> str:
-    """``dataset`` if it is one of :data:`~minitranscend.settings.DATASETS`, else a ValueError."""
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    return dataset
 
 
 def experiment_dir(cfg: ExperimentConfig, *parts: str) -> Path:
@@ -31,7 +24,7 @@ def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
     """Games of ``dataset``; named by the experts, seed and ply cap (``n_games`` may grow).
 
     Used in chapters 4 and 6."""
-    tag = settings_hash((cfg.experts[check_dataset(dataset)], cfg.seed, cfg.max_plies))
+    tag = settings_hash((cfg.experts[check_dataset_name(dataset)], cfg.seed, cfg.max_plies))
     return experiment_dir(cfg, f"data-{dataset}-{tag}")
 
 

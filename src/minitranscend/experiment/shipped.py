@@ -21,9 +21,9 @@ import chess
 
 from ..data import fingerprint
 from ..players import ExpertConfig
-from ..settings import DATASETS, ExperimentConfig, experiment_config
+from ..settings import DATASETS, ExperimentConfig, check_dataset_name, experiment_config
 from ..store import atomic_write_json, read_jsonl
-from .folders import check_dataset, data_dir, experiment_dir, ladder_dir, model_dir, rewards_dir
+from .folders import data_dir, experiment_dir, ladder_dir, model_dir, rewards_dir
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "assets" / "results"
 
@@ -108,7 +108,7 @@ def published_model(dataset: str = "A", profile: str = "full") -> Path:
     load it with :func:`~minitranscend.train.load_checkpoint`.
 
     Used in chapters 5 and 6."""
-    check_dataset(dataset)
+    check_dataset_name(dataset)
     path = _published_dir(profile) / f"model-{dataset}.pt"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing from the shipped results")

@@ -22,11 +22,11 @@ from ..evaluation.reward import (analyse_positions, describe_analysis, evaluate_
 from ..held_out import HeldOutState, held_out_states
 from ..player_specs import model_label
 from ..players import Expert, RandomPlayer
-from ..settings import DATASETS, ExperimentConfig
+from ..settings import DATASETS, ExperimentConfig, check_dataset_name
 from ..store import atomic_write_json, cached_json, load_if_current
 from ..train import BEST_NAME, TrainConfig, load_checkpoint, train
 from ..workers import worker_pool
-from .folders import check_dataset, data_dir, experiment_dir, ladder_dir, model_dir, rewards_dir
+from .folders import data_dir, experiment_dir, ladder_dir, model_dir, rewards_dir
 
 DIVERSITY_MAX_PLY = 16  # the paper's opening states: the first 16 plies
 
@@ -46,7 +46,7 @@ def train_config(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
     """The :class:`~minitranscend.train.TrainConfig` of the model trained on ``dataset``.
 
     Used in chapters 4 and 5."""
-    check_dataset(dataset)
+    check_dataset_name(dataset)
     return TrainConfig.from_dict({**cfg.train, "data": str(data_dir(cfg, dataset)),
                                   "out": str(model_dir(cfg, dataset)), "seed": cfg.seed,
                                   "progress": progress})
