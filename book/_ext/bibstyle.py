@@ -8,6 +8,8 @@ from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
 
+from minitranscend.book.convert import author_label
+
 NAME = "minitranscend_author_year"
 
 
@@ -16,12 +18,7 @@ class AuthorYearLabelStyle(BaseLabelStyle):
         for entry in sorted_entries:
             persons = entry.persons.get("author", [])
             last = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in persons]
-            if len(last) > 2 or (persons and str(persons[-1]) == "others"):
-                who = f"{last[0]} et al."
-            elif len(last) == 2:
-                who = f"{last[0]} and {last[1]}"
-            else:
-                who = last[0] if last else entry.key
+            who = author_label(last, bool(persons) and str(persons[-1]) == "others", entry.key)
             yield f"{who}, {entry.fields.get('year', 'n.d.')}"
 
 

@@ -55,6 +55,16 @@ class _Context:
 
 # --------------------------------------------------------------------------- bibliography
 
+def author_label(surnames: list[str], et_al: bool, fallback: str) -> str:
+    """"Zhang et al.", "Abreu and Zhang" or "Karpathy": how the book names a work's authors,
+    in the Colab copies' citations and in the site's bibliography labels (``book/_ext``)."""
+    if len(surnames) > 2 or (surnames and et_al):
+        return f"{surnames[0]} et al."
+    if len(surnames) == 2:
+        return f"{surnames[0]} and {surnames[1]}"
+    return surnames[0] if surnames else fallback
+
+
 def read_bib(path: Path) -> dict[str, dict[str, str]]:
     """key -> {"authors": "Zhang et al.", "year": "2024", "url": ...} from a BibTeX file.
 
@@ -69,12 +79,7 @@ def read_bib(path: Path) -> dict[str, dict[str, str]]:
         names = [a.strip() for a in fields.get("author", "").split(" and ") if a.strip()]
         surnames = [re.sub(r"[{}]", "", n.split(",")[0] if "," in n else n.split()[-1])
                     for n in names]
-        if len(surnames) > 2 or (surnames and names[-1] == "others"):
-            who = f"{surnames[0]} et al."
-        elif len(surnames) == 2:
-            who = f"{surnames[0]} and {surnames[1]}"
-        else:
-            who = surnames[0] if surnames else m.group(1)
+        who = author_label(surnames, bool(names) and names[-1] == "others", m.group(1))
         url = fields.get("url") or (re.findall(r"\\url\{([^}]*)\}", fields.get("howpublished", ""))
                                     or [""])[0]
         out[m.group(1)] = {"authors": who, "year": fields.get("year", "n.d."), "url": url}
