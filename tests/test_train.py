@@ -13,7 +13,7 @@ from minitranscend.model import GPT, GPTConfig
 from minitranscend.policy import ModelPlayer, move_distribution
 from minitranscend.tokenizers import CharTokenizer, MoveTokenizer
 from minitranscend.train import (CheckpointError, FitConfig, FitState, TrainConfig, build_dataset, fit,
-                                 is_val_game, learning_rate, load_checkpoint, loss_figure, read_metrics,
+                                 game_split, is_val_game, learning_rate, load_checkpoint, loss_figure, read_metrics,
                                  train)
 
 torch.set_num_threads(1)  # tiny models: one thread is faster, and far faster on a busy machine
@@ -165,10 +165,15 @@ def test_other_tokenizers_train_and_play(data_dir, tmp_path, tokenizer):
 def test_split_is_by_game_and_deterministic(data_dir, tmp_path):
     cfg = cfg_for(data_dir, tmp_path)
     arrays, fp = build_dataset(cfg, MoveTokenizer(), tmp_path / "cache")
-    val_ids = [g for g in range(60) if is_val_game(g, 0.2)]
-    assert 4 <= len(val_ids) <= 20
+    held = [g for g in range(60) if is_val_game(g, 0.2)]
+    val_ids = [g for g in held if game_split(g, 0.2) == "val"]
+    test_ids = [g for g in held if game_split(g, 0.2) == "test"]
+    assert 4 <= len(held) <= 20 and val_ids and test_ids
+    assert sorted(val_ids + test_ids) == held  # the held-out games, split in two halves
+    assert all(game_split(g, 0.2) == "train" for g in range(60) if g not in held)
+    # the validation loss reads the validation half only; the test half is in neither split
     assert len(arrays["val"]["offsets"]) - 1 == len(val_ids)
-    assert len(arrays["train"]["offsets"]) - 1 == 60 - len(val_ids)
+    assert len(arrays["train"]["offsets"]) - 1 == 60 - len(held)
     again, fp2 = build_dataset(cfg, MoveTokenizer(), tmp_path / "cache")  # from the .npz cache
     assert fp == fp2 and np.array_equal(again["val"]["tokens"], arrays["val"]["tokens"])
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import chess
 
 from .data import iter_games
-from .train import is_val_game
+from .train import game_split, is_val_game
 
 
 class HeldOutState(NamedTuple):
@@ -36,13 +36,20 @@ class HeldOutState(NamedTuple):
 
 
 def held_out_states(data_dir: str | os.PathLike, n: int, val_fraction: float = 0.05,
-                    min_ply: int = 4, seed: int = 0) -> list[HeldOutState]:
-    """``n`` states of the validation games in ``data_dir`` (see the module's docstring):
+                    min_ply: int = 4, seed: int = 0, part: str = "all") -> list[HeldOutState]:
+    """``n`` states of the held-out games in ``data_dir`` (see the module's docstring):
     ``ceil(1.2 n / #games)`` random plies from ply ``min_ply`` on of every held-out game, finished
     positions left out, shuffled with ``seed``. Raises if the held-out games hold fewer than ``n``.
+    ``part``: ``"all"`` held-out games, or only their ``"val"`` or ``"test"`` half
+    (:func:`~minitranscend.train.game_split`): the experiment chooses its temperature on
+    validation states and reports on test states, which share no game.
 
-    Used in chapters 4, 5 and 6."""
-    games = [g for g in iter_games(data_dir) if is_val_game(g.id, val_fraction)]
+    Used in chapters 4, 5, 6 and 7.
+    """
+    if part not in ("all", "val", "test"):
+        raise ValueError(f"part must be 'all', 'val' or 'test', got {part!r}")
+    games = [g for g in iter_games(data_dir) if is_val_game(g.id, val_fraction)
+             and (part == "all" or game_split(g.id, val_fraction) == part)]
     per_game = max(1, math.ceil(1.2 * n / max(1, len(games))))
     rng = random.Random(seed)
     states = []

@@ -17,12 +17,14 @@ are named, described as spec strings and built in worker processes by
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 import chess
+import numpy as np
 
 from .engine import Engine, EngineSettings, SearchLimit
+from .temperature import apply_temperature
 
 PIECE_NAMES = {"P": chess.PAWN, "N": chess.KNIGHT, "B": chess.BISHOP, "R": chess.ROOK,
                "Q": chess.QUEEN, "K": chess.KING}
@@ -208,6 +210,13 @@ class Expert(Closing):
         self.rng = random.Random(seed)
         self._game = ("game", seed)
 
+    def start_search(self, key: object) -> None:
+        """Make the next search start from an empty hash (Stockfish's ``ucinewgame``) under a new
+        ``key``; searches under one key share the hash, as the moves of one game do. The
+        reference policies search each state under its own key, so that the engine's move in a
+        state does not depend on which states were searched before it."""
+        self._game = key
+
     def engine_move(self, board: chess.Board) -> chess.Move:
         """The move the expert plays when it does not make a random error (blind spot applied)."""
         move = self.engine.play(board, self.config.limit, game=self._game)
@@ -258,25 +267,64 @@ class Expert(Closing):
 
     def distribution(self, board: chess.Board) -> dict[chess.Move, float]:
         """Exact: eps spread uniformly over all legal moves; of the rest, habit_rate on the habit
-        move (when the habit piece can move) and the remainder on the engine move."""
+        move (when the habit piece can move) and the remainder on the engine move (see
+        :func:`expert_mixture`)."""
         moves = list(board.legal_moves)
-        eps = self.config.eps
-        dist = {m: eps / len(moves) for m in moves}
-        if eps < 1.0:
-            rest = 1.0 - eps
-            habit = self.habit_move(board) if self.config.habit_rate > 0 else None
-            if habit is not None:
-                dist[habit] += rest * self.config.habit_rate
-                rest *= 1.0 - self.config.habit_rate
-            if rest > 0:
-                dist[self.engine_move(board)] += rest
-        return dist
+        if self.config.eps >= 1.0:
+            return expert_mixture(self.config, moves, None, None)
+        habit = self.habit_move(board) if self.config.habit_rate > 0 else None
+        return expert_mixture(self.config, moves, self.engine_move(board), habit)
 
     def describe(self) -> dict[str, Any]:
         return {"type": "expert", **asdict(self.config), **self.engine.describe()}
 
     def close(self) -> None:
         self.engine.close()
+
+
+def expert_mixture(config: ExpertConfig, moves: list[chess.Move], engine_move: chess.Move | None,
+                   habit_move: chess.Move | None) -> dict[chess.Move, float]:
+    """An expert's exact move distribution from the moves its engine and its habit pick: ``eps``
+    spread over all legal ``moves``; of the rest, ``habit_rate`` on ``habit_move`` (None: the
+    habit piece cannot move) and the remainder on ``engine_move``.
+
+    The one home of the experts' error model: :meth:`Expert.distribution` uses it with the moves
+    of its own engine, and the reward stage with moves computed once per state for a whole panel
+    (every expert of the course shares one engine setting), so that thirty experts, their
+    slip-free versions and their votes cost one engine call per state and piece, not one each."""
+    eps = config.eps
+    dist = {m: eps / len(moves) for m in moves}
+    rest = 1.0 - eps
+    if rest > 0:
+        if habit_move is not None and config.habit_rate > 0:
+            dist[habit_move] += rest * config.habit_rate
+            rest *= 1.0 - config.habit_rate
+        if rest > 0:
+            if engine_move is None:
+                raise ValueError(f"expert {config.name!r} needs its engine move here")
+            dist[engine_move] += rest
+    return dist
+
+
+def without_slips(config: ExpertConfig) -> ExpertConfig:
+    """``config`` with ``eps = 0``, named ``<name>-noslip``: the expert as it plays when it never
+    slips (its habit kept). A reference policy of the main experiment: what a model that
+    removed only the random errors of one expert would reach. Used in chapter 7."""
+    return replace(config, name=f"{config.name}-noslip", eps=0.0)
+
+
+def exact_vote(dists: list[dict[chess.Move, float]]) -> dict[chess.Move, float]:
+    """The exact majority vote of a panel: the argmax of its members' averaged exact move
+    distributions, ties split evenly (:func:`~minitranscend.temperature.apply_temperature` at
+    tau = 0 of the mixture). The theory's prediction for a model that learned the panel's games
+    perfectly and plays at temperature 0: the ceiling of chapter 7's figures.
+
+    Used in chapter 7."""
+    if not dists:
+        raise ValueError("exact_vote needs at least one distribution")
+    moves = list(dict.fromkeys(m for d in dists for m in d))
+    mean = np.array([sum(d.get(m, 0.0) for d in dists) / len(dists) for m in moves])
+    return {m: float(p) for m, p in zip(moves, apply_temperature(mean, 0.0)) if p > 0}
 
 
 def default_experts() -> list[ExpertConfig]:

@@ -15,6 +15,10 @@ def _command(args: argparse.Namespace) -> int:
     cfg = experiment_config(args.profile)
     if args.workers:
         cfg = replace(cfg, workers=args.workers)
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise SystemExit("error: --seeds must be at least 1 — e.g. --seeds 3")
+        cfg = replace(cfg, train_seeds=tuple(range(args.seeds)))
     if args.published:
         source = published(cfg.profile)
         if source is None:
@@ -35,6 +39,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--dataset", choices=DATASETS, action="append",
                    help="only this dataset (repeatable; default: A and B)")
     p.add_argument("--workers", type=int, help="processes for games and analysis (default 2)")
+    p.add_argument("--seeds", type=int, metavar="N",
+                   help="train N models per dataset, seeds 0..N-1 (default: the profile's; "
+                        "a different number is a different run, in its own folders)")
     p.add_argument("--report", action="store_true",
                    help="only print the results table from the files a finished run wrote")
     p.add_argument("--published", action="store_true",

@@ -28,9 +28,12 @@ def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
     return experiment_dir(cfg, f"data-{dataset}-{tag}")
 
 
-def model_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
-    """The model trained on ``dataset``; named by its data, their number and the recipe."""
-    tag = settings_hash((data_dir(cfg, dataset).name, cfg.n_games, cfg.train))
+def model_dir(cfg: ExperimentConfig, dataset: str = "A", seed: int | None = None) -> Path:
+    """The model trained on ``dataset`` with training seed ``seed`` (None: the first of
+    ``cfg.train_seeds``, the one rated in games); named by its data, their number, the recipe
+    and the seed."""
+    seed = cfg.train_seeds[0] if seed is None else seed
+    tag = settings_hash((data_dir(cfg, dataset).name, cfg.n_games, cfg.train, seed))
     return experiment_dir(cfg, f"model-{dataset}-{tag}")
 
 

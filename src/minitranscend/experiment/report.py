@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from ..evaluation.figures import rating_vs_temperature
+from ..evaluation.figures import PALETTE
 from ..evaluation.reward import paired_bootstrap_ci
 from ..player_specs import model_label
-from ..settings import DATASETS, ExperimentConfig
+from ..settings import ANALYSIS_PLAN, DATASETS, LADDER_DATASETS, ExperimentConfig
 from .folders import experiment_dir, ladder_dir, rewards_dir
+from .references import vote_name
+from .stages import model_prefix
 
 
 def ladder_verdict(result) -> dict[str, Any]:
@@ -37,121 +41,197 @@ def ladder_verdict(result) -> dict[str, Any]:
             "transcends": bool(best["lo"] > ref["hi"])}
 
 
-def reward_series(summary: dict[str, Any], cfg: ExperimentConfig,
-                  datasets: tuple[str, ...] = DATASETS) -> tuple[dict, dict]:
-    """Reward summary rows -> ``(series, references)`` for
-    :func:`~minitranscend.evaluation.figures.rating_vs_temperature`: one line per model over
-    temperature, one band per expert (best expert of each dataset first).
-
-    Used in chapter 7."""
-    rows = {r["policy"]: r for r in summary["summary"]}
-    band = lambda r: {"rating": r["mean"], "lo": r["lo"], "hi": r["hi"]}  # noqa: E731
-    series = {f"model-{ds}": [{"tau": t, **band(rows[model_label(f"model-{ds}", t)])}
-                              for t in cfg.taus]
-              for ds in datasets}
-    refs = {}
-    for ds in datasets:
-        best = summary["transcendence"]["datasets"][ds]["best_expert"]
-        refs[f"best expert of {ds} ({best})"] = band(rows[best])
-    refs["random"] = band(rows["random"])
-    return series, refs
+DATASET_ROLES = {"A": "diverse panel", "B": "shared habit (the ablation)",
+                 "S": "one expert (the control)"}
 
 
-def reward_gap_series(per_state_csv: str | Path, summary: dict[str, Any], cfg: ExperimentConfig,
-                      datasets: tuple[str, ...] = DATASETS) -> dict[str, list[dict[str, float]]]:
-    """Per temperature, each model's reward minus its dataset's best expert, paired over the same
-    states, with 95% intervals that resample whole games (the ``game`` column of
-    ``rewards_per_state.csv``): the transcendence test at every temperature, for
-    :func:`~minitranscend.evaluation.figures.rating_vs_temperature`."""
+def own_set(dataset: str) -> str:
+    """The test states of a dataset's own held-out games: ``<ds>-games``."""
+    return f"{dataset}-games"
+
+
+def _per_state(per_state_csv: str | Path, state_set: str) -> tuple[dict[str, np.ndarray], list]:
     with open(per_state_csv, newline="") as fh:
-        table = list(csv.DictReader(fh))
-    games = [r["game"] for r in table] if table and "game" in table[0] else None
-    col = lambda name: np.array([float(r[name]) for r in table])  # noqa: E731
+        table = [r for r in csv.DictReader(fh) if r.get("set", state_set) == state_set]
+    skip = {"set", "game", "fen"}
+    cols = {k: np.array([float(r[k]) for r in table]) for k in (table[0] if table else {})
+            if k not in skip}
+    return cols, [r.get("game") for r in table]
+
+
+def reward_gap_series(per_state_csv: str | Path, results: dict[str, Any], cfg: ExperimentConfig,
+                      dataset: str, state_set: str | None = None) -> dict[str, list[dict[str, float]]]:
+    """Per temperature, each seed's model of ``dataset`` minus the dataset's best expert on
+    ``state_set`` (default: its own test games), paired over the same states, with 95%
+    intervals that resample whole games: the transcendence test at every temperature."""
+    state_set = state_set or own_set(dataset)
+    cols, games = _per_state(per_state_csv, state_set)
+    best = results["comparisons"][dataset][state_set]["best_expert"]
     series = {}
-    for ds in datasets:
-        best = summary["transcendence"]["datasets"][ds]["best_expert"]
+    for seed in cfg.train_seeds:
         rows = []
         for tau in cfg.taus:
-            d, lo, hi = paired_bootstrap_ci(col(model_label(f"model-{ds}", tau)), col(best),
-                                            seed=cfg.seed, groups=games)
+            d, lo, hi = paired_bootstrap_ci(cols[model_label(model_prefix(dataset, seed), tau)],
+                                            cols[best], seed=cfg.seed, groups=games)
             rows.append({"tau": tau, "rating": d, "lo": lo, "hi": hi})
-        series[f"model-{ds} minus {best}"] = rows
+        series[f"seed {seed}"] = rows
     return series
 
 
-def headline_figure(source: Path, cfg: ExperimentConfig):
+def headline_figure(source: Path, cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS):
     """The README's headline figure from a results folder (a run's ``rewards/`` or the published
-    one): the paired reward gap over temperature for both datasets, zero = the best expert.
+    one): one panel per dataset, on its own test states, of each seed's model minus the
+    dataset's best expert over temperature (0 = the best expert), with the theory's prediction
+    beside it: the panel's exact majority vote minus the same expert (dashed, with its band).
+    The model's chosen temperatures are marked.
 
     Used in chapter 7."""
-    summary = json.loads((source / "rewards_summary.json").read_text())
-    series = reward_gap_series(source / "rewards_per_state.csv", summary, cfg)
-    fig = rating_vs_temperature(series, {"best expert of the model's own dataset": {"rating": 0.0}},
-                                title="Model minus its best expert, per-state reward "
-                                      f"({cfg.profile} profile)",
-                                y_title="paired reward difference (95% interval)")
-    fig.update_layout(legend=dict(orientation="h", y=-0.25), height=480, width=760)
+    results = json.loads((source / "rewards_summary.json").read_text())
+    fig = make_subplots(rows=1, cols=len(datasets), shared_yaxes=True,
+                        subplot_titles=[f"{ds}: {DATASET_ROLES.get(ds, '')}" for ds in datasets])
+    for col, ds in enumerate(datasets, start=1):
+        series = reward_gap_series(source / "rewards_per_state.csv", results, cfg, ds)
+        comp = results["comparisons"][ds][own_set(ds)]
+        vote = comp["vote_minus_best_expert"]
+        xs = [min(cfg.taus), max(cfg.taus)]
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[vote["hi"]] * 2 + [vote["lo"]] * 2,
+                                 fill="toself", fillcolor="#2ca02c", opacity=0.15,
+                                 line=dict(width=0), hoverinfo="skip", showlegend=False),
+                      row=1, col=col)
+        fig.add_trace(go.Scatter(x=xs, y=[vote["mean"]] * 2, mode="lines",
+                                 line=dict(color="#2ca02c", dash="dash"),
+                                 name="exact majority vote (theory)", showlegend=col == 1,
+                                 legendgroup="vote"), row=1, col=col)
+        fig.add_trace(go.Scatter(x=xs, y=[0, 0], mode="lines", line=dict(color="gray"),
+                                 name="best expert", showlegend=col == 1, legendgroup="expert"),
+                      row=1, col=col)
+        for k, (name, rows) in enumerate(series.items()):
+            c = PALETTE[k % len(PALETTE)]
+            x = [r["tau"] for r in rows]
+            fig.add_trace(go.Scatter(
+                x=x, y=[r["rating"] for r in rows], mode="lines+markers", name=f"model, {name}",
+                line=dict(color=c, width=1.5), legendgroup=name, showlegend=col == 1,
+                error_y=dict(type="data", symmetric=False, thickness=1, width=2,
+                             array=[r["hi"] - r["rating"] for r in rows],
+                             arrayminus=[r["rating"] - r["lo"] for r in rows])), row=1, col=col)
+            chosen = next(s for s in comp["seeds"] if f"seed {s['seed']}" == name)
+            fig.add_trace(go.Scatter(x=[chosen["tau"]], y=[chosen["model_minus_best_expert"]["mean"]],
+                                     mode="markers", marker=dict(symbol="star", size=13, color=c,
+                                                                 line=dict(color="black", width=1)),
+                                     name="chosen τ (validation states)", legendgroup="chosen",
+                                     showlegend=col == 1 and k == 0), row=1, col=col)
+        fig.update_xaxes(type="log", title_text="temperature τ", row=1, col=col)
+    fig.update_yaxes(title_text="reward minus best expert (paired, 95%)", row=1, col=1)
+    fig.update_layout(title=f"Models between their best expert and the vote ({cfg.profile} profile, "
+                            "test states of each dataset's own games)",
+                      template="plotly_white", height=470, width=1000,
+                      legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+def recovery_defined(comparison: dict[str, Any]) -> bool:
+    """The recovery ratio divides by the vote's gap over the best expert: it means something only
+    where that gap's 95% interval excludes zero."""
+    gap = comparison["vote_minus_best_expert"]
+    return gap["lo"] > 0 or gap["hi"] < 0
+
+
+def _recovery(comparison: dict[str, Any], seed_row: dict[str, Any]) -> str:
+    return _fmt(seed_row["recovery"], 2) if recovery_defined(comparison) else "— (vote ≈ best expert)"
+
+
+def _fmt(d: dict[str, float], digits: int = 3, signed: bool = False) -> str:
+    f = f"{{:{'+' if signed else ''}.{digits}f}}"
+    return f"{f.format(d['mean'])} ({f.format(d['lo'])} to {f.format(d['hi'])})"
 
 
 def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
                      source: Path | None = None) -> str:
-    """The README's results table, built from the files the stages wrote (never typed by hand):
-    per-state reward and Elo per temperature with 95% intervals, the experts beside them, and
-    both verdicts. ``source``: a folder written by
+    """The README's results, built from the files the stages wrote (never typed by hand): the
+    pre-registered analysis, one table per dataset on its own test states (reference policies,
+    experts, each seed's model at its chosen temperature, the vote, Elo where rated), and the
+    verdicts on every state set. ``source``: a folder written by
     :func:`~minitranscend.experiment.shipped.publish` instead of the run folder."""
     summary_path = (source or rewards_dir(cfg)) / "rewards_summary.json"
     if not summary_path.exists():
         raise FileNotFoundError(f"no results at {summary_path}: run `minitranscend experiment "
                                 f"--profile {cfg.profile}` first (it resumes where it stopped)")
-    rewards = json.loads(summary_path.read_text())
-    rows = {r["policy"]: r for r in rewards["summary"]}
-    tr = rewards["transcendence"]
-    lines = [f"Profile `{cfg.profile}`: {cfg.n_games} games per dataset, "
-             f"{tr['n_states']} held-out states from {tr.get('n_games', '?')} games "
-             f"(Stockfish {tr['limit'].replace('=', ' ')}), {cfg.match_games} games per temperature. "
-             "Reward intervals: bootstrap over held-out games; Elo: maximum-likelihood fit, "
-             "random player = 0, bootstrap over games.",
-             "", "| player | reward (95% CI) | Elo (95% CI) |", "|---|---|---|"]
-    ci = lambda m, lo, hi, d: f"{m:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"  # noqa: E731
-    verdicts = {}
+    res = json.loads(summary_path.read_text())
+    own_path = (source or rewards_dir(cfg)) / "own_games_summary.json"
+    own = json.loads(own_path.read_text()) if own_path.exists() else None
+    run_path = source / "provenance.json" if source else experiment_dir(cfg) / "run.json"
+    run = json.loads(run_path.read_text()) if run_path.exists() else {}
+    run = run.get("run", run)
+    lines = [f"Profile `{cfg.profile}`: {cfg.n_games:,} games per dataset; "
+             f"{len(cfg.train_seeds)} training seeds per dataset ({cfg.train['max_iters']:,} "
+             f"steps each); rewards scored by Stockfish {res['limit'].replace('=', ' ')}; "
+             "intervals: 95% bootstrap over held-out games.",
+             "", f"*Analysis fixed before the run:* {ANALYSIS_PLAN}."]
+    if run.get("config_commit"):
+        lines.append(f"*Order:* settings committed in `{run['config_commit'][:7]}` at "
+                     f"{run.get('config_committed_at')}; the run started at {run.get('started_at')} "
+                     f"(settings {'modified' if run.get('settings_modified_since_commit') else 'unmodified'} "
+                     "since that commit)" + (f" and took {run['wall_s'] / 60:.1f} min as one command"
+                                             if run.get("wall_s") else "") + ".")
     for ds in datasets:
-        path = source / f"ladder-{ds}-ladder.json" if source else ladder_dir(cfg, ds) / "ladder.json"
-        ladder = json.loads(path.read_text()) if path.exists() else None
-        ratings = {r["player"]: r for r in ladder["ratings"]} if ladder else {}
-        verdicts[ds] = ladder_verdict(ladder) if ladder else None
-        names = [e.name for e in cfg.experts[ds]] + [model_label(f"model-{ds}", t) for t in cfg.taus]
-        for name in names:
+        rows = {r["policy"]: r for r in res["sets"][own_set(ds)]["summary"]}
+        comp = res["comparisons"][ds][own_set(ds)]
+        ladder = None
+        path = (source / f"ladder-{ds}-ladder.json") if source else ladder_dir(cfg, ds) / "ladder.json"
+        if path.exists():
+            ladder = {r["player"]: r for r in json.loads(path.read_text())["ratings"]}
+        elo = lambda name: (f"{ladder[name]['rating']:.0f} ({ladder[name]['lo']:.0f} to "  # noqa: E731
+                            f"{ladder[name]['hi']:.0f})" if ladder and name in ladder else "—")
+        n = res["sets"][own_set(ds)]
+        lines += ["", f"**Dataset {ds} ({DATASET_ROLES.get(ds, '')})**, {n['n_states']:,} test states "
+                  f"from {n['n_games']} of its held-out games:", "",
+                  "| policy | reward | minus best expert | recovery | Elo |", "|---|---|---|---|---|"]
+        best = comp["best_expert"]
+        for name in ["random", "engine", vote_name(ds)] + [e.name for e in cfg.experts[ds]]:
             r = rows[name]
-            e = ratings.get(name)  # games and rewards name a player alike (model_label)
-            elo = ci(e["rating"], e.get("lo", e["rating"]), e.get("hi", e["rating"]), 0) if e else "—"
-            lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {elo} |")
-    for name in ("oracle", "random"):
-        r = rows[name]
-        anchor = "0 (anchor)" if name == "random" else "—"
-        lines.append(f"| {name} | {ci(r['mean'], r['lo'], r['hi'], 3)} | {anchor} |")
-    lines.append("")
+            mark = " (best)" if name == best else ""
+            gap = _fmt(comp["vote_minus_best_expert"], 4, True) if name == vote_name(ds) else ""
+            lines.append(f"| {name}{mark} | {_fmt(r)} | {gap} | {'1 (by definition)' if gap else ''} "
+                         f"| {elo(name) if name != vote_name(ds) else '—'} |")
+        for e in cfg.experts[ds][:1] if ds == "B" else cfg.experts[ds]:
+            name = f"{e.name}-noslip"
+            lines.append(f"| {name} | {_fmt(rows[name])} |  |  | — |")
+        for sd in comp["seeds"]:
+            lines.append(f"| {sd['model']} (seed {sd['seed']}) | {_fmt(sd['reward'])} | "
+                         f"{_fmt(sd['model_minus_best_expert'], 4, True)} | "
+                         f"{_recovery(comp, sd)} | {elo(sd['model'])} |")
+    lines += ["", "**Verdicts on every state set** (model at its chosen τ minus the dataset's best "
+              "expert on those states; seeds whose 95% interval is above / below zero; mean "
+              "and range over seeds; the vote's gap):", "",
+              "| model of | states | seeds above / below | gain, mean [min, max] | recovery, mean [min, max] | vote minus best expert |",
+              "|---|---|---|---|---|---|"]
+    comparisons = {ds: dict(res["comparisons"][ds]) for ds in datasets}
+    if own:
+        for ds, c in own["comparisons"].items():
+            comparisons.setdefault(ds, {}).update(c)
+    for ds in datasets:
+        for name, c in comparisons[ds].items():
+            sp, k = c["spread"], len(c["seeds"])
+            lines.append(f"| {ds} | {name} ({c['n_states']:,}) | {c['seeds_above_best_expert']} / "
+                         f"{c['seeds_below_best_expert']} of {k} | {sp['gain_mean']:+.4f} "
+                         f"[{sp['gain_min']:+.4f}, {sp['gain_max']:+.4f}] | "
+                         + (f"{sp['recovery_mean']:.2f} [{sp['recovery_min']:.2f}, {sp['recovery_max']:.2f}]"
+                            if recovery_defined(c) else "— (vote ≈ best expert)")
+                         + f" | {_fmt(c['vote_minus_best_expert'], 4, True)} |")
     div_path = (source or experiment_dir(cfg)) / "diversity.json"
     if div_path.exists():
         div = json.loads(div_path.read_text())
-        lines.append("- Diversity (the paper's measure: normalized next-move entropy over opening "
-                     f"states seen more than {div['min_count']} times): " + "; ".join(
-                         f"{ds} {d['diversity']:.3f} over {d['n_states']} states"
-                         for ds, d in div["datasets"].items()) + ".")
-    for ds in datasets:
-        t = tr["datasets"][ds]
-        d = t["model_minus_best_expert"]
-        line = (f"- Dataset {ds}: reward of {t['best_model']} minus {t['best_expert']}, paired over "
-                f"the same states: {ci(d['mean'], d['lo'], d['hi'], 4)} — "
-                f"{'transcends' if t['transcends'] else 'does not transcend'} in reward")
-        v = verdicts[ds]
-        if v:
-            line += (f"; Elo at tau={v['best_tau']:g}: {v['model_rating']:.0f} ({v['model_lo']:.0f} "
-                     f"to {v['model_hi']:.0f}) vs {v['best_expert']} {v['expert_rating']:.0f} "
-                     f"({v['expert_lo']:.0f} to {v['expert_hi']:.0f}) — "
-                     f"{'transcends' if v['transcends'] else 'does not transcend'} in games")
-            both = t["transcends"] and v["transcends"]
-            line += (f". **By the book's criterion (both): "
-                     f"{'transcends' if both else 'does not transcend'}**")
-        lines.append(line + ".")
+        lines += ["", "- Diversity (the paper's measure: normalized next-move entropy over opening "
+                  f"states seen more than {div['min_count']} times): " + "; ".join(
+                      f"{ds} {d['diversity']:.3f} over {d['n_states']} states"
+                      for ds, d in div["datasets"].items()) + "."]
+    for ds in LADDER_DATASETS:
+        path = (source / f"ladder-{ds}-ladder.json") if source else ladder_dir(cfg, ds) / "ladder.json"
+        if ds in datasets and path.exists():
+            v = ladder_verdict(json.loads(path.read_text()))
+            lines.append(f"- Games, dataset {ds} (seed {cfg.train_seeds[0]}): {v['model']} at "
+                         f"τ = {v['best_tau']:g}: Elo {v['model_rating']:.0f} ({v['model_lo']:.0f} to "
+                         f"{v['model_hi']:.0f}) vs its best expert {v['best_expert']} "
+                         f"{v['expert_rating']:.0f} ({v['expert_lo']:.0f} to {v['expert_hi']:.0f}): "
+                         f"{'above, intervals apart' if v['transcends'] else 'not above with intervals apart'}.")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from .checkpoints import (BEST_NAME, CKPT_FORMAT, CKPT_NAME, CheckpointError, lo
                           read_checkpoint, save_checkpoint)
 from .cli import add_commands
 from .config import TOKENIZERS, TRAIN_DEFAULTS, TrainConfig, learning_rate
-from .dataset import build_dataset, is_val_game, make_get_batch, make_tokenizer, shard_for_rank
+from .dataset import build_dataset, game_split, is_val_game, make_get_batch, make_tokenizer, shard_for_rank
 from .figure import loss_figure, read_metrics
 from .loop import (EVAL_OFFSET, FitConfig, FitState, autocast_context, estimate_loss, fit,
                    resolve_device)
@@ -29,7 +29,7 @@ from .run import model_config_for, train
 
 __all__ = ["BEST_NAME", "CKPT_FORMAT", "CKPT_NAME", "CheckpointError", "load_checkpoint",
            "read_checkpoint", "save_checkpoint", "add_commands", "TOKENIZERS", "TRAIN_DEFAULTS",
-           "TrainConfig", "learning_rate", "build_dataset", "is_val_game", "make_get_batch",
+           "TrainConfig", "learning_rate", "build_dataset", "game_split", "is_val_game", "make_get_batch",
            "make_tokenizer", "shard_for_rank", "loss_figure", "read_metrics", "EVAL_OFFSET",
            "FitConfig", "FitState", "autocast_context", "estimate_loss", "fit", "resolve_device",
            "model_config_for", "train"]

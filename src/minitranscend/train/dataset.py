@@ -40,8 +40,29 @@ def is_val_game(game_id: Any, val_fraction: float) -> bool:
     """Deterministic held-out split by game id (independent of order and sharding).
 
     Used in chapters 4 and 6."""
+    return _game_hash(game_id) < val_fraction * 1_000_000
+
+
+def _game_hash(game_id: Any) -> int:
     h = int.from_bytes(hashlib.blake2b(str(game_id).encode(), digest_size=8).digest(), "little")
-    return (h % 1_000_000) < val_fraction * 1_000_000
+    return h % 1_000_000
+
+
+SPLITS = ("train", "val", "test")
+
+
+def game_split(game_id: Any, val_fraction: float) -> str:
+    """Which part of the data a game belongs to: ``"train"``, or one of the two halves of the
+    held-out games (:func:`is_val_game`): ``"val"``, the validation half (the training run's
+    validation loss and best checkpoint, the experiment's choice of temperature), or ``"test"``,
+    the test half, which nothing looks at before the final measurement. Decided by game id, so
+    the same game lands in the same part in every run.
+
+    Used in chapter 7."""
+    h = _game_hash(game_id)
+    if h >= val_fraction * 1_000_000:
+        return "train"
+    return "val" if h < val_fraction * 500_000 else "test"
 
 
 def _board_pairs(games: list, tokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,7 +104,8 @@ def build_dataset(cfg: TrainConfig, tokenizer, cache_dir: str | os.PathLike) -> 
         raise ValueError("no training data: set `data` (a directory of shard-*.jsonl made by "
                          "`minitranscend data generate`)")
     fp = fingerprint(cfg.data)
-    what = [fp, tokenizer.to_dict(), cfg.val_fraction, cfg.max_games]
+    # "val-test-v1": the validation loss reads only the validation half of the held-out games
+    what = [fp, tokenizer.to_dict(), cfg.val_fraction, cfg.max_games, "val-test-v1"]
     if cfg.tokenizer == "board":
         what.append("legal-mask-v1")  # caches from before the masks existed are not reused
     key = settings_hash(what, length=16)
@@ -97,7 +119,9 @@ def build_dataset(cfg: TrainConfig, tokenizer, cache_dir: str | os.PathLike) -> 
     for n, g in enumerate(iter_games(cfg.data)):
         if cfg.max_games is not None and n >= cfg.max_games:
             break
-        games["val" if is_val_game(g.id, cfg.val_fraction) else "train"].append(g)
+        part = game_split(g.id, cfg.val_fraction)
+        if part != "test":  # the test half is held out of the validation loss too
+            games[part].append(g)
     if not games["train"]:
         raise ValueError(f"{cfg.data} holds no training games (all {len(games['val'])} are validation)")
     arrays: dict[str, dict[str, np.ndarray]] = {}
