@@ -2,13 +2,38 @@
 
     python scripts/headline_figure.py [--source DIR] [--out docs/headline.png]
 
-Needs kaleido (plotly's static image export) and a Chrome/Chromium it can find.
+Uses kaleido (plotly's static image export) when it is installed, else a headless Chromium
+(Debian's `chromium`) on the figure's HTML.
 """
 import argparse
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
-from minitranscend.experiment import headline_figure, published
-from minitranscend.settings import experiment_config
+from minitranscend.experiment import headline_figure, published, published_config
+
+
+def write_png(fig, out: Path) -> None:
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        if browser is None:
+            raise SystemExit("needs kaleido (pip install kaleido) or Chromium (apt-get install chromium)")
+        with tempfile.TemporaryDirectory() as tmp:
+            html = Path(tmp) / "figure.html"
+            fig.write_html(html, include_plotlyjs=True, config={"displayModeBar": False})
+            w, h = int(fig.layout.width or 1000), int(fig.layout.height or 500)
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                            f"--user-data-dir={tmp}/profile", f"--screenshot={out.resolve()}",
+                            f"--window-size={w + 20},{h + 20}", html.as_uri()],
+                           check=True, capture_output=True, timeout=120)
+        return
+    fig.write_image(out, scale=2)
+
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -18,7 +43,7 @@ if __name__ == "__main__":
     source = args.source or published("full")
     if source is None:
         raise SystemExit("no results: run `minitranscend experiment --profile full --publish` first")
-    fig = headline_figure(source, experiment_config("full"))
+    fig = headline_figure(source, published_config() if args.source is None else None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_image(args.out, scale=2)
+    write_png(fig, args.out)
     print(f"wrote {args.out}")

@@ -339,7 +339,7 @@ WRONG = {
     "check_temperature_fn": [((unnormalised_temperature,), {}, "renormalise")],
     "check_char_greedy": [((1.0,), {}, "move-level")],
     "check_mixture_vote": [((0.28, "A", "engine"), {}, "by accident"),
-                           ((0.435, "A", "habit"), {}, "queen-pusher alone")],
+                           ((0.435, "A", "habit"), {}, "king-marcher alone")],
     "check_gain_share": [((_ascending_share(GAINS, 0.1), GAINS), {}, "ascending"),
                          ((float(np.mean(GAINS > 0)), GAINS), {}, "sort the gains")],
 }

@@ -1,5 +1,6 @@
 """The experiment's bookkeeping and chapter 7's checkers (the pipeline itself runs in the book)."""
 import json
+from pathlib import Path
 from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
@@ -9,7 +10,6 @@ from minitranscend import experiment as ex
 from minitranscend import settings
 from minitranscend.evaluation.ladder import LADDER
 from minitranscend.experiment import stages
-from minitranscend.player_specs import model_label
 from minitranscend.settings import PROFILES, experiment_config, kg_config
 from minitranscend.exercises import check_gain_share, check_mixture_vote
 
@@ -35,13 +35,17 @@ def test_folder_names_are_the_settings_hashes_of_before(tmp_path, monkeypatch):
     # the names the shipped run's provenance and existing runs/ folders carry: a change here
     # orphans every finished run
     monkeypatch.setenv("MINITRANSCEND_RUNS", str(tmp_path))
-    names = {p: [f(ex.config(p), ds).name for ds in ex.DATASETS
-                 for f in (ex.data_dir, ex.model_dir, ex.ladder_dir)] for p in PROFILES}
-    assert names["ci"] == ["data-A-96d042a1", "model-A-fddc3f8a", "ladder-A-4a13138b",
-                           "data-B-0c812fd2", "model-B-3343eb71", "ladder-B-572a00df"]
-    assert names["full"] == ["data-A-112f2cdd", "model-A-d8008098", "ladder-A-e955aa8e",
-                             "data-B-6da28193", "model-B-145ee7d8", "ladder-B-dce80f13"]
-
+    names = {p: [f(ex.config(p), ds).name for ds in ex.DATASETS for f in (ex.data_dir, ex.model_dir)]
+             + [ex.ladder_dir(ex.config(p), ds).name for ds in ex.LADDER_DATASETS] for p in PROFILES}
+    assert names["ci"] == ["data-A-a16e7a83", "model-A-2ef44d9c", "data-B-e60953e0",
+                           "model-B-0324a368", "data-S-cf896acf", "model-S-cf795317",
+                           "ladder-A-fe3b29ee", "ladder-B-df5a6f57"]
+    assert names["full"] == ["data-A-debc84e0", "model-A-91dd12d2", "data-B-ca710d41",
+                             "model-B-6fccbe22", "data-S-ad6ed411", "model-S-f92d55f1",
+                             "ladder-A-11c8268a", "ladder-B-99859af3"]
+    full = ex.config("full")
+    seeds = [ex.model_dir(full, "A", s).name for s in full.train_seeds]
+    assert seeds == ["model-A-91dd12d2", "model-A-5f178a83", "model-A-93355c87"]
 
 
 def test_ladder_stage_rates_on_the_one_ladder(tmp_path, monkeypatch):
@@ -49,10 +53,16 @@ def test_ladder_stage_rates_on_the_one_ladder(tmp_path, monkeypatch):
     # avoidance): no copy of its rules in the settings or the stage
     monkeypatch.setenv("MINITRANSCEND_RUNS", str(tmp_path))
     seen = {}
-    monkeypatch.setattr(stages, "ensure_model", lambda cfg, ds, progress=True: tmp_path / "best.pt")
+    monkeypatch.setattr(stages, "ensure_model",
+                        lambda cfg, ds, progress=True, seed=None: tmp_path / "best.pt")
     monkeypatch.setattr(stages, "evaluate_temperatures", lambda *a, **kw: seen.update(args=a, kw=kw))
+    # the temperature the reward stage chose on validation states, and tau = 1
+    monkeypatch.setattr(stages, "reward_stage",
+                        lambda cfg, progress=True: {"chosen_tau": {"A": {"0": 0.1}}})
     cfg = ex.config("ci")
     stages.ladder_stage(cfg, "A", progress=False)
+    assert seen["args"][1] == (0.1, 1.0)
+    assert seen["kw"]["model_name"] == "model-A-s0"
     opponents = seen["args"][2]
     assert [o.label for o in opponents] == ([o.label for o in LADDER.opponents()]
                                             + [e.name for e in cfg.experts["A"]])
@@ -62,11 +72,12 @@ def test_ladder_stage_rates_on_the_one_ladder(tmp_path, monkeypatch):
     for name in ("REFERENCE_OPPONENTS", "ANCHOR", "ANCHOR_RATING", "ADJUDICATE_CP"):
         assert not hasattr(settings, name) and not hasattr(ex, name)
 
+
 def test_one_settings_module_for_every_profile():
     for profile in PROFILES:
         cfg, kg = experiment_config(profile), kg_config(profile)
         assert cfg.profile == kg.name == profile
-        assert set(cfg.match_taus) <= set(cfg.taus)
+        assert set(cfg.match_taus) <= set(cfg.taus) and set(cfg.chapters.match_taus) <= set(cfg.taus)
         sizes = cfg.chapters
         assert sizes.model_opponents and set(sizes.ladder) >= {"random", "sf-n10", "sf-n100"}
         # the stamp of a stage leaves out what changes no result
@@ -74,25 +85,32 @@ def test_one_settings_module_for_every_profile():
         assert replace(cfg, workers=7).stamp() == cfg.stamp()
         with pytest.raises(FrozenInstanceError):
             cfg.n_games = 1
+        # training runs a number of steps, never a wall clock: every machine trains one model
+        assert "max_minutes" not in cfg.train and cfg.train["max_iters"] < 10**6
+        assert set(cfg.experts) == set(ex.DATASETS) and len(cfg.train_seeds) >= 2
     ci, full = experiment_config("ci"), experiment_config("full")
-    # one diversity threshold per profile: the paper's 100 in the full run (the shipped
-    # diversity.json used it), 5 on the ci profile's 200 games
+    # one diversity threshold per profile: the paper's 100 in the full run, 5 on the ci
+    # profile's 200 games
     assert (ci.diversity_min_count, full.diversity_min_count) == (5, 100)
-    assert full.match_taus == full.taus and ci.match_taus == (0.001, 1.0)
+    assert full.match_taus == ci.match_taus == (1.0,)  # beside the chosen temperature
+    assert len(full.train_seeds) >= 3 and full.n_val_states and full.n_own_states
+    assert full.chapters.match_taus == full.taus and ci.chapters.match_taus == (0.001, 1.0)
     assert ci.chapters.model_opponents[-1] == ci.experts["A"][0].name
     assert kg_config("full").transformer.steps > kg_config("ci").transformer.steps
     with pytest.raises(ValueError, match="profile"):
         kg_config("fast")
+    assert "validation states" in settings.ANALYSIS_PLAN and settings.TAU_RULE in settings.ANALYSIS_PLAN
 
 
 def test_diverse_experts_differ_and_coinciding_share_the_habit():
     diverse, coinciding = ex.diverse_experts(), ex.coinciding_experts()
-    assert len({e.habit for e in diverse}) == 4 and {e.habit for e in coinciding} == {"Q"}
+    assert len({e.habit for e in diverse}) == 4 and {e.habit for e in coinciding} == {"K"}
     assert coinciding[0].habit in {e.habit for e in diverse}  # B's experts are copies of one of A's
     # the design's premise: in A the engine move out-weighs every habit move, in B it does not
     rate = diverse[0].habit_rate
     assert 1 - rate > rate / len(diverse) and rate > 1 - rate
     assert [e.habit_rate for e in diverse] == [e.habit_rate for e in coinciding]
+    assert ex.single_expert() == [e for e in diverse if e.habit == "R"]
 
 
 def test_ladder_verdict_needs_non_overlapping_intervals():
@@ -106,24 +124,13 @@ def test_ladder_verdict_needs_non_overlapping_intervals():
     assert not ex.ladder_verdict(result(580))["transcends"]  # 580 < e1's upper bound 590
 
 
-def test_reward_series_maps_rows_to_the_figure_format():
-    cfg = ex.config("ci")
-    rows = [{"policy": model_label(f"model-{ds}", t), "mean": t, "lo": t - 1, "hi": t + 1}
-            for ds in "AB" for t in cfg.taus]
-    rows += [{"policy": n, "mean": 0.5, "lo": 0.4, "hi": 0.6} for n in ("expert-B", "expert-N1", "random")]
-    summary = {"summary": rows, "transcendence": {"datasets": {"A": {"best_expert": "expert-B"},
-                                                               "B": {"best_expert": "expert-N1"}}}}
-    series, refs = ex.reward_series(summary, cfg)
-    assert [p["tau"] for p in series["model-A"]] == list(cfg.taus)
-    assert series["model-B"][0]["rating"] == cfg.taus[0]
-    assert set(refs) == {"best expert of A (expert-B)", "best expert of B (expert-N1)", "random"}
-
-
 def test_shipped_full_results_are_complete():
     d = ex.published("full")
     assert d is not None, "the package ships the full profile's results (experiment --publish)"
-    for name in ("rewards_summary.json", "rewards_per_state.csv", "model-A.pt", "model-B.pt",
-                 "ladder-A-ladder.json", "ladder-B-ladder.json", "provenance.json"):
+    cfg = ex.published_config()
+    models = [f"model-{ds}-s{s}.pt" for ds in ex.DATASETS for s in cfg.train_seeds]
+    for name in ["rewards_summary.json", "rewards_per_state.csv", "own_games_summary.json",
+                 "ladder-A-ladder.json", "ladder-B-ladder.json", "provenance.json", *models]:
         assert (d / name).is_file(), name
         assert (d / name).stat().st_size < 10_000_000
 
@@ -132,7 +139,7 @@ def test_chapter7_checkers():
     assert check_mixture_vote(0.295, "A")[0] and check_mixture_vote(0.295, "B")[0]
     assert check_mixture_vote(0.12, "A", "habit")[0] and check_mixture_vote(0.435, "B", "habit")[0]
     assert "by accident" in check_mixture_vote(0.28, "A")[1]
-    assert "queen-pusher alone" in check_mixture_vote(0.435, "A", "habit")[1]
+    assert "king-marcher alone" in check_mixture_vote(0.435, "A", "habit")[1]
     assert not check_mixture_vote("many", "A")[0]
     gains = np.array([0.3, 0.1, -0.05, 0.2])
     assert check_gain_share(0.3 / 0.55, gains, top=0.25)[0]
@@ -145,7 +152,7 @@ def test_shipped_checkpoint_plays_legal_moves():
     from minitranscend.policy import move_distribution
     from minitranscend.train import load_checkpoint
 
-    model, tok, meta = load_checkpoint(ex.published("full") / "model-A.pt", "cpu")
+    model, tok, meta = load_checkpoint(ex.published_model("A"), "cpu")
     board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")
     dist = move_distribution(model, tok, board)
     assert set(dist.moves) == set(board.legal_moves)
@@ -158,27 +165,52 @@ def test_shipped_full_results_match_the_full_config_and_make_the_readme_table():
     assert shipped is not None
     cfg = ex.config("full")
     prov = json.loads((shipped / "provenance.json").read_text())
-    for ds in ex.DATASETS:  # the shipped run used the experts this code defines
+    for ds in ex.DATASETS:  # the shipped run used the experts and seeds this code defines
         assert [e["name"] for e in prov[ds]["experts"]] == [e.name for e in cfg.experts[ds]]
+        assert sorted(prov[ds]["train"]) == [str(s) for s in cfg.train_seeds]
+    assert prov["config"]["train_seeds"] == list(cfg.train_seeds)
+    # pre-registration: the settings were committed before the run started, and not modified
+    run = prov["run"]
+    assert run["finished"] and run["settings_modified_since_commit"] is False
+    assert run["config_committed_at"] < run["started_at"]
+    # the measured wall time of the one command is what the README says (the target is an hour;
+    # the shipped run took 61.6 minutes, and the README says so)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"{run['wall_s'] / 60:.1f} minutes on two CPU cores" in readme
     table = ex.results_markdown(cfg, source=shipped)
-    for name in [e.name for ds in ex.DATASETS for e in cfg.experts[ds]] + ["oracle", "random"]:
-        assert f"| {name} |" in table
-    assert table.count("in reward") == 2 and table.count("in games") == 2
+    for name in [e.name for ds in ex.DATASETS for e in cfg.experts[ds]] + ["random", "engine"]:
+        assert f"| {name}" in table
+    for ds in ex.DATASETS:
+        assert f"| vote-{ds} |" in table
+        for seed in cfg.train_seeds:
+            assert f"(seed {seed}) |" in table
+    assert run["config_commit"][:7] in table
     with pytest.raises(FileNotFoundError, match="run `minitranscend experiment"):
         ex.results_markdown(cfg, source=shipped / "missing")
 
 
-def test_reward_gap_series_reproduces_the_shipped_verdict():
+def test_reward_gap_series_reproduces_the_shipped_comparisons():
     shipped = ex.published("full")
     cfg = ex.config("full")
-    summary = json.loads((shipped / "rewards_summary.json").read_text())
-    series = ex.reward_gap_series(shipped / "rewards_per_state.csv", summary, cfg)
+    results = json.loads((shipped / "rewards_summary.json").read_text())
     for ds in ex.DATASETS:
-        t = summary["transcendence"]["datasets"][ds]
-        (name, rows), = [(k, v) for k, v in series.items() if k.startswith(f"model-{ds} ")]
-        assert name == f"model-{ds} minus {t['best_expert']}"
-        best = next(r for r in rows if model_label(f"model-{ds}", r["tau"]) == t["best_model"])
-        d = t["model_minus_best_expert"]
-        # the same states, games, seed and resampling: the same interval (the CSV keeps 6 digits)
-        assert (best["rating"], best["lo"], best["hi"]) == pytest.approx((d["mean"], d["lo"], d["hi"]), abs=1e-6)
-        assert best["rating"] == max(r["rating"] for r in rows)
+        series = ex.reward_gap_series(shipped / "rewards_per_state.csv", results, cfg, ds)
+        comp = results["comparisons"][ds][f"{ds}-games"]
+        for row in comp["seeds"]:
+            point = next(r for r in series[f"seed {row['seed']}"] if r["tau"] == row["tau"])
+            d = row["model_minus_best_expert"]
+            # the same states, games, seed and resampling: the same interval (the CSV keeps 5 digits)
+            assert (point["rating"], point["lo"], point["hi"]) == pytest.approx(
+                (d["mean"], d["lo"], d["hi"]), abs=2e-5)
+        # the chosen temperatures came from the validation states, not from these
+        for seed, tau in results["chosen_tau"][ds].items():
+            assert tau in cfg.taus and any(r["seed"] == int(seed) and r["tau"] == tau
+                                           for r in comp["seeds"])
+
+
+def test_the_ablation_is_the_mechanisms():
+    """The shipped run's design claims, as measured: A's vote above A's best expert, B's vote
+    below B's best expert, on the test states of each dataset's own games."""
+    comp = ex.published_results()["rewards"]["comparisons"]
+    assert comp["A"]["A-games"]["vote_minus_best_expert"]["lo"] > 0
+    assert comp["B"]["B-games"]["vote_minus_best_expert"]["hi"] < 0

@@ -17,31 +17,35 @@ def test_published_config_is_the_recorded_one():
     assert cfg.profile == "full" and cfg.n_games == raw["n_games"]
     assert cfg.taus == tuple(raw["taus"]) and isinstance(cfg.taus, tuple)
     assert [e.name for e in cfg.experts["A"]] == [e["name"] for e in raw["experts"]["A"]]
-    assert all(e.habit == "Q" for e in cfg.experts["B"])
-    # nothing recorded is lost on the way; what the record predates comes from today's profile
+    assert all(e.habit == "K" for e in cfg.experts["B"])
+    assert cfg.train_seeds == tuple(raw["train_seeds"])
+    # nothing recorded is lost on the way (the chapters' sizes are not results)
     now = json.loads(json.dumps(cfg.to_dict()))
-    assert {k: v for k, v in raw.items() if k in now} == {k: now[k] for k in raw if k in now}
-    assert set(raw) - set(now) <= {"extra"}  # the old untyped settings: only match_taus
-    assert cfg.match_taus == tuple(raw.get("extra", {}).get("match_taus", raw["taus"]))
+    assert {k: v for k, v in raw.items() if k != "chapters"} == {k: now[k] for k in raw if k != "chapters"}
+    assert cfg.match_taus == tuple(raw["match_taus"])
     assert cfg.diversity_min_count == ex.published_results()["diversity"]["min_count"]
 
 
 def test_published_model_loads():
     from minitranscend.train import load_checkpoint
 
+    cfg = ex.published_config()
     for ds in ex.DATASETS:
-        path = ex.published_model(ds)
-        assert path.name == f"model-{ds}.pt"
-        model, tok, meta = load_checkpoint(path, "cpu")
-        assert tok.name == "board" and model.num_params() > 0
+        for seed in cfg.train_seeds:
+            path = ex.published_model(ds, seed=seed)
+            assert path.name == f"model-{ds}-s{seed}.pt"
+            model, tok, meta = load_checkpoint(path, "cpu")
+            assert tok.name == "board" and model.num_params() > 0
+            assert meta["train_config"]["seed"] == seed
+        assert ex.published_model(ds) == ex.published_model(ds, seed=cfg.train_seeds[0])
     with pytest.raises(ValueError):
         ex.published_model("C")
 
 
 def test_published_states_are_the_reward_states():
-    summary = ex.published_results()["rewards"]["summary"]
+    rewards = ex.published_results()["rewards"]
     states = ex.published_states()
-    assert len(states) == summary[0]["n_states"]
+    assert len(states) == rewards["sets"]["A-games"]["n_states"] == rewards["summary"][0]["n_states"]
     first = ex.published_states(5)
     assert [b.fen() for _, b in first] == [b.fen() for _, b in states[:5]]
     game, board = first[0]
@@ -52,9 +56,12 @@ def test_published_results_and_provenance():
     from minitranscend.train import load_checkpoint
 
     res = ex.published_results()
-    assert set(res) == {"folder", "rewards", "habits", "diversity", "ladders"}
+    assert set(res) == {"folder", "rewards", "own_games", "habits", "diversity", "ladders"}
     assert (res["folder"] / "rewards_per_state.csv").exists()
-    assert set(res["ladders"]) == set(ex.DATASETS)
+    assert set(res["ladders"]) == set(ex.LADDER_DATASETS)
+    assert set(res["rewards"]["sets"]) == {f"{p}{ds}" for ds in ex.DATASETS
+                                           for p in ("val-",)} | {f"{ds}-games" for ds in ex.DATASETS}
+    assert set(res["own_games"]["sets"]) == {f"own-{ds}" for ds in ex.LADDER_DATASETS}
     assert set(res["diversity"]["datasets"]) == set(ex.DATASETS)
     for ladder in res["ladders"].values():
         assert ex.ladder_verdict(ladder)["best_expert"]
@@ -62,6 +69,7 @@ def test_published_results_and_provenance():
     assert facts["command"].startswith("minitranscend experiment --profile full")
     assert facts["commit_short"] == facts["commit"][:7]
     assert facts["stockfish"].startswith("Stockfish")
+    assert facts["run"]["wall_s"] > 0 and facts["run"]["config_commit"]
     for ds in ex.DATASETS:
         f = facts[ds]
         assert 0 < f["best_minutes"] <= f["minutes"] and 0 < f["best_step"] <= f["steps"]

@@ -890,8 +890,8 @@ def check_char_greedy(value: float) -> Result:
 @_checker("the mixture's probability of the move, a number between 0 and 1 "
           "(with dataset 'A' or 'B' and move 'engine' or 'habit')")
 def check_mixture_vote(value: float, dataset: str = "A", move: str = "engine") -> Result:
-    """Exercise 7.1: the mixture's probability of the ``"engine"`` move or of the queen ``"habit"``
-    move, for dataset A's four experts (habits B, R, Q, P) or B's (all Q): 20 legal moves,
+    """Exercise 7.1: the mixture's probability of the ``"engine"`` move or of the king ``"habit"``
+    move, for dataset A's four experts (habits B, R, K, P) or B's (all K): 20 legal moves,
     eps = 0.3, habit_rate = 0.6, every habit applies and every habit move differs from the
     engine move and from each other."""
     eps, rate, n_legal, n_experts = 0.3, 0.6, 20, 4
@@ -912,7 +912,7 @@ def check_mixture_vote(value: float, dataset: str = "A", move: str = "engine") -
     if abs(got - (want - slip)) < 1e-3:
         return False, "close: every expert also plays this move by accident, with probability eps/20"
     if move == "habit" and dataset == "A" and abs(got - ((1 - eps) * rate + slip)) < 1e-3:
-        return False, "that is the queen-pusher alone; the mixture averages all four experts"
+        return False, "that is the king-marcher alone; the mixture averages all four experts"
     return False, (_probability_problem(got) or
                    f"{got:.4f} is not it: average the four experts' probabilities; an expert plays "
                    "a move with eps/20 by accident, plus (1 - eps) * habit_rate if it is its habit "

@@ -195,6 +195,7 @@ class ChapterSizes:
     sampling_positions: int           # ch5: held-out positions of the entropy curve
     ladder: tuple[str, ...]           # ch6: reference players of the rating ladder
     model_opponents: tuple[str, ...]  # ch6: whom the model plays at each temperature
+    match_taus: tuple[float, ...]     # ch6: the temperatures of its rating-vs-temperature curve
     ladder_games: int                 # ch6: games per opponent-vs-opponent pairing
     n_boot: int                       # ch6: bootstrap resamples of every interval
     n_orders: int                     # ch6: Glicko-2 replays in random game orders
@@ -258,7 +259,7 @@ def experiment_config(profile: str = "ci") -> ExperimentConfig:
             chapters=ChapterSizes(
                 toy_states=500, toy_taus=40, training_positions=300, sampling_positions=200,
                 ladder=("random", "sf-n10", "sf-n100"),
-                model_opponents=("random", "sf-n10", names_a[0]),
+                model_opponents=("random", "sf-n10", names_a[0]), match_taus=(0.001, 1.0),
                 ladder_games=4, n_boot=300, n_orders=50, paper=paper_settings("ci")))
     taus = (0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5)
     return ExperimentConfig(
@@ -270,7 +271,7 @@ def experiment_config(profile: str = "ci") -> ExperimentConfig:
         chapters=ChapterSizes(
             toy_states=20_000, toy_taus=200, training_positions=2000, sampling_positions=1000,
             ladder=("random", "sf-n10", "sf-n100", "sf-n300", "sf-n1000"),
-            model_opponents=("sf-n10", "sf-n100", *names_a),
+            model_opponents=("sf-n10", "sf-n100", *names_a), match_taus=taus,
             ladder_games=40, n_boot=2000, n_orders=200, paper=paper_settings("full")))
 
 

@@ -21,6 +21,7 @@ from ..player_specs import model_label
 from ..settings import ANALYSIS_PLAN, DATASETS, LADDER_DATASETS, ExperimentConfig
 from .folders import experiment_dir, ladder_dir, rewards_dir
 from .references import vote_name
+from .shipped import published_config
 from .stages import model_prefix
 
 
@@ -78,14 +79,17 @@ def reward_gap_series(per_state_csv: str | Path, results: dict[str, Any], cfg: E
     return series
 
 
-def headline_figure(source: Path, cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS):
+def headline_figure(source: Path, cfg: ExperimentConfig | None = None,
+                    datasets: tuple[str, ...] = DATASETS):
     """The README's headline figure from a results folder (a run's ``rewards/`` or the published
     one): one panel per dataset, on its own test states, of each seed's model minus the
     dataset's best expert over temperature (0 = the best expert), with the theory's prediction
     beside it: the panel's exact majority vote minus the same expert (dashed, with its band).
-    The model's chosen temperatures are marked.
+    The model's chosen temperatures are marked. ``cfg``: the settings the results were made
+    with (default: the published full profile's, :func:`~.shipped.published_config`).
 
     Used in chapter 7."""
+    cfg = cfg or published_config()
     results = json.loads((source / "rewards_summary.json").read_text())
     fig = make_subplots(rows=1, cols=len(datasets), shared_yaxes=True,
                         subplot_titles=[f"{ds}: {DATASET_ROLES.get(ds, '')}" for ds in datasets])
@@ -95,7 +99,7 @@ def headline_figure(source: Path, cfg: ExperimentConfig, datasets: tuple[str, ..
         vote = comp["vote_minus_best_expert"]
         xs = [min(cfg.taus), max(cfg.taus)]
         fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[vote["hi"]] * 2 + [vote["lo"]] * 2,
-                                 fill="toself", fillcolor="#2ca02c", opacity=0.15,
+                                 fill="toself", fillcolor="#2ca02c", opacity=0.15, mode="lines",
                                  line=dict(width=0), hoverinfo="skip", showlegend=False),
                       row=1, col=col)
         fig.add_trace(go.Scatter(x=xs, y=[vote["mean"]] * 2, mode="lines",
