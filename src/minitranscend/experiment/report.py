@@ -51,22 +51,30 @@ def own_set(dataset: str) -> str:
     return f"{dataset}-games"
 
 
-def _per_state(per_state_csv: str | Path, state_set: str) -> tuple[dict[str, np.ndarray], list]:
+def read_state_sets(per_state_csv: str | Path) -> dict[str, tuple[dict[str, np.ndarray], list]]:
+    """``{set: (columns, games)}`` of a ``rewards_per_state.csv``: each policy's per-state
+    rewards as an array, and the game of each state (for the cluster bootstrap)."""
     with open(per_state_csv, newline="") as fh:
-        table = [r for r in csv.DictReader(fh) if r.get("set", state_set) == state_set]
+        rows = list(csv.DictReader(fh))
+    by_set: dict[str, list] = {}
+    for r in rows:
+        by_set.setdefault(r["set"], []).append(r)
     skip = {"set", "game", "fen"}
-    cols = {k: np.array([float(r[k]) for r in table]) for k in (table[0] if table else {})
-            if k not in skip}
-    return cols, [r.get("game") for r in table]
+    return {name: ({k: np.array([float(r[k]) for r in table]) for k in table[0] if k not in skip},
+                   [r["game"] for r in table])
+            for name, table in by_set.items()}
 
 
 def reward_gap_series(per_state_csv: str | Path, results: dict[str, Any], cfg: ExperimentConfig,
-                      dataset: str, state_set: str | None = None) -> dict[str, list[dict[str, float]]]:
+                      dataset: str, state_set: str | None = None,
+                      tables: dict[str, tuple[dict[str, np.ndarray], list]] | None = None,
+                      ) -> dict[str, list[dict[str, float]]]:
     """Per temperature, each seed's model of ``dataset`` minus the dataset's best expert on
     ``state_set`` (default: its own test games), paired over the same states, with 95%
-    intervals that resample whole games: the transcendence test at every temperature."""
+    intervals that resample whole games: the transcendence test at every temperature.
+    ``tables``: :func:`read_state_sets` of the CSV, when the caller has read it already."""
     state_set = state_set or own_set(dataset)
-    cols, games = _per_state(per_state_csv, state_set)
+    cols, games = (tables or read_state_sets(per_state_csv))[state_set]
     best = results["comparisons"][dataset][state_set]["best_expert"]
     series = {}
     for seed in cfg.train_seeds:
@@ -91,10 +99,12 @@ def headline_figure(source: Path, cfg: ExperimentConfig | None = None,
     Used in chapter 7."""
     cfg = cfg or published_config()
     results = json.loads((source / "rewards_summary.json").read_text())
+    tables = read_state_sets(source / "rewards_per_state.csv")  # read once for every panel
     fig = make_subplots(rows=1, cols=len(datasets), shared_yaxes=True,
                         subplot_titles=[f"{ds}: {DATASET_ROLES.get(ds, '')}" for ds in datasets])
     for col, ds in enumerate(datasets, start=1):
-        series = reward_gap_series(source / "rewards_per_state.csv", results, cfg, ds)
+        series = reward_gap_series(source / "rewards_per_state.csv", results, cfg, ds,
+                                   tables=tables)
         comp = results["comparisons"][ds][own_set(ds)]
         vote = comp["vote_minus_best_expert"]
         xs = [min(cfg.taus), max(cfg.taus)]
@@ -131,6 +141,11 @@ def headline_figure(source: Path, cfg: ExperimentConfig | None = None,
                       template="plotly_white", height=470, width=1000,
                       legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+def _ladder_path(cfg: ExperimentConfig, dataset: str, source: Path | None) -> Path:
+    """``ladder.json`` of ``dataset``: in a published folder, or in the run's ladder folder."""
+    return source / f"ladder-{dataset}-ladder.json" if source else ladder_dir(cfg, dataset) / "ladder.json"
 
 
 def recovery_defined(comparison: dict[str, Any]) -> bool:
@@ -181,7 +196,7 @@ def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS
         rows = {r["policy"]: r for r in res["sets"][own_set(ds)]["summary"]}
         comp = res["comparisons"][ds][own_set(ds)]
         ladder = None
-        path = (source / f"ladder-{ds}-ladder.json") if source else ladder_dir(cfg, ds) / "ladder.json"
+        path = _ladder_path(cfg, ds, source)
         if path.exists():
             ladder = {r["player"]: r for r in json.loads(path.read_text())["ratings"]}
         elo = lambda name: (f"{ladder[name]['rating']:.0f} ({ladder[name]['lo']:.0f} to "  # noqa: E731
@@ -230,7 +245,7 @@ def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS
                       f"{ds} {d['diversity']:.3f} over {d['n_states']} states"
                       for ds, d in div["datasets"].items()) + "."]
     for ds in LADDER_DATASETS:
-        path = (source / f"ladder-{ds}-ladder.json") if source else ladder_dir(cfg, ds) / "ladder.json"
+        path = _ladder_path(cfg, ds, source)
         if ds in datasets and path.exists():
             v = ladder_verdict(json.loads(path.read_text()))
             lines.append(f"- Games, dataset {ds} (seed {cfg.train_seeds[0]}): {v['model']} at "

@@ -152,6 +152,13 @@ def choose_tau(val_rewards: dict[str, np.ndarray], cfg: ExperimentConfig, datase
     return cfg.taus[int(np.argmax(means))]
 
 
+def chosen_taus(cfg: ExperimentConfig, dataset: str, progress: bool = False) -> dict[int, float]:
+    """``{seed: tau}``: the temperature :func:`choose_tau` picked for each of ``dataset``'s
+    models, as the reward stage recorded it (running that stage if it has not run)."""
+    recorded = reward_stage(cfg, progress=progress)["chosen_tau"][dataset]
+    return {int(seed): float(tau) for seed, tau in recorded.items()}
+
+
 def _ci(t: tuple[float, float, float]) -> dict[str, float]:
     return {"mean": t[0], "lo": t[1], "hi": t[2]}
 
@@ -224,15 +231,22 @@ def reward_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
               "analysis_plan": ANALYSIS_PLAN,
               "interval": "95% cluster bootstrap over held-out games",
               "chosen_tau": {ds: {str(s): t for s, t in v.items()} for ds, v in taus.items()},
-              "sets": {name: {"n_states": len(boards[name]), "n_games": len(set(games[name])),
-                              "summary": summarize_rewards(r, seed=cfg.seed, groups=games[name])}
-                       for name, r in rewards.items()},
+              "sets": _set_summaries(cfg, rewards, games),
               "comparisons": comparisons,
               "analysis": describe_analysis(limit, EngineSettings(), None)}
     result["summary"] = result["sets"]["A-games"]["summary"] if "A-games" in result["sets"] else []
     write_state_sets(out / "rewards_per_state.csv", rewards, boards, games)
     atomic_write_json(summary_path, result, indent=1)
     return result
+
+
+def _set_summaries(cfg: ExperimentConfig, rewards: dict[str, dict[str, np.ndarray]],
+                   games: dict[str, list]) -> dict[str, Any]:
+    """Per state set: its size, its number of games, and every policy's mean reward with a
+    95% interval over games."""
+    return {name: {"n_states": len(games[name]), "n_games": len(set(games[name])),
+                   "summary": summarize_rewards(r, seed=cfg.seed, groups=games[name])}
+            for name, r in rewards.items()}
 
 
 def write_state_sets(path: Path, rewards: dict[str, dict[str, np.ndarray]],
@@ -315,8 +329,7 @@ def ladder_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tru
     seed = cfg.train_seeds[0]
     ckpt = ensure_model(cfg, dataset, progress=progress, seed=seed)
     if taus is None:
-        chosen = float(reward_stage(cfg, progress=progress)["chosen_tau"][dataset][str(seed)])
-        taus = tuple(sorted({chosen, *cfg.match_taus}))
+        taus = tuple(sorted({chosen_taus(cfg, dataset, progress)[seed], *cfg.match_taus}))
     experts = [expert_spec(e) for e in cfg.experts[dataset]]
     opponents = LADDER.opponents() + experts
     model_opponents = [LADDER.anchor] + [e.label for e in experts]
@@ -335,8 +348,7 @@ def own_game_states(cfg: ExperimentConfig, dataset: str, n: int | None = None,
     meets when it plays, not its experts' positions. Spread evenly over the games, shuffled
     with ``cfg.seed``; each keeps its game (match folder and index) for the intervals."""
     seed = cfg.train_seeds[0]
-    tau = float(reward_stage(cfg, progress=False)["chosen_tau"][dataset][str(seed)])
-    label = model_label(model_prefix(dataset, seed), tau)
+    label = model_label(model_prefix(dataset, seed), chosen_taus(cfg, dataset)[seed])
     games = []
     for folder in sorted((ladder_dir(cfg, dataset) / "matches").iterdir()):
         for g in load_games(folder):
@@ -376,16 +388,12 @@ def own_games_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = LADDER_DA
     done = load_if_current(path, stamp)
     if done is not None:
         return done
-    taus = reward_stage(cfg, progress=progress)["chosen_tau"]
     sets = {f"own-{ds}": own_game_states(cfg, ds) for ds in datasets}
     rewards, boards, games = _score_sets(cfg, sets, DATASETS, progress)
     result = {"stamp": stamp,
-              "sets": {name: {"n_states": len(boards[name]), "n_games": len(set(games[name])),
-                              "summary": summarize_rewards(r, seed=cfg.seed, groups=games[name])}
-                       for name, r in rewards.items()},
+              "sets": _set_summaries(cfg, rewards, games),
               "comparisons": {ds: {f"own-{ds}": compare_on_set(
-                  rewards[f"own-{ds}"], games[f"own-{ds}"], cfg, ds,
-                  {s: t for s, t in ((int(k), v) for k, v in taus[ds].items())})}
+                  rewards[f"own-{ds}"], games[f"own-{ds}"], cfg, ds, chosen_taus(cfg, ds))}
                   for ds in datasets}}
     write_state_sets(out / "own_games_per_state.csv", rewards, boards, games)
     atomic_write_json(path, result, indent=1)
