@@ -120,3 +120,26 @@ def test_cluster_bootstrap_widens_for_correlated_states_and_reduces_to_plain():
     assert bootstrap_ci(per_game, groups=list(range(100))) == bootstrap_ci(per_game)
     with pytest.raises(ValueError, match="one label per value"):
         bootstrap_ci(values, groups=games[:10])
+
+
+def test_policies_read_the_callers_board_and_may_not_change_it(scores):
+    from minitranscend.experiment.references import board_index, lookup_policies
+
+    s, _ = scores
+    board = chess.Board(MIDDLEGAME)
+    first = next(iter(board.legal_moves))
+    dists = {"one-move": [{first: 1.0}]}
+    seen = []
+    policies = {"spy": lambda b: seen.append(b) or {first: 1.0}, **lookup_policies(dists, [board])}
+    r = evaluate_rewards(policies, [board], s, progress=False)
+    assert seen == [board] and seen[0] is board  # no copy per policy: boards carry whole games
+    assert r["spy"][0] == r["one-move"][0] == s[board.fen()][first.uci()]
+    at = board_index([board])
+    assert at(board) == 0 and at(chess.Board(MIDDLEGAME)) == 0  # by identity, else by FEN
+
+    def pushes(b):
+        b.push(first)
+        return {first: 1.0}
+
+    with pytest.raises(RuntimeError, match="changed the board"):
+        evaluate_rewards({"pushes": pushes}, [chess.Board(MIDDLEGAME)], s, progress=False)

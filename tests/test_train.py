@@ -256,3 +256,15 @@ def test_ddp_ranks_get_disjoint_whole_games(data_dir, tmp_path):
         assert p["offsets"][0] == 0 and p["offsets"][-1] == len(p["tokens"])
         assert (p["tokens"][p["offsets"][:-1]] == MoveTokenizer.bos_id).all()  # each starts a game
     assert sum(len(p["offsets"]) - 1 for p in parts) == len(tr["offsets"]) - 1
+
+
+def test_seeds_share_one_tokenized_cache(data_dir, tmp_path):
+    cache = tmp_path / "tokenized"
+    for seed in (1, 2):
+        train(cfg_for(data_dir, tmp_path / f"s{seed}", max_iters=2, eval_interval=2, seed=seed,
+                      data_cache=str(cache)))
+    assert len(list(cache.glob("move-*.npz"))) == 1
+    assert not (tmp_path / "s1" / "data").exists() and not (tmp_path / "s2" / "data").exists()
+    a = torch.load(tmp_path / "s1" / "ckpt.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "s2" / "ckpt.pt", weights_only=False)["model"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # one cache, two different seeds' models

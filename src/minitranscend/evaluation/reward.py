@@ -275,7 +275,7 @@ def evaluate_rewards(policies: Mapping[str, Policy], positions: Sequence[str | c
 
     Used in chapter 6.
     """
-    boards = [p.copy() if isinstance(p, chess.Board) else _board(p) for p in positions]
+    boards = [p if isinstance(p, chess.Board) else _board(p) for p in positions]
     fens = [b.fen() for b in boards]
     missing = [f for f in fens if f not in move_scores]
     if missing:
@@ -291,9 +291,28 @@ def evaluate_rewards(policies: Mapping[str, Policy], positions: Sequence[str | c
             if isinstance(policy, str) and policy == "oracle":
                 vals[i] = best_reward(move_scores[fen])
             else:
-                vals[i] = policy_reward(_dist_of(policy, boards[i].copy()), move_scores[fen])
+                vals[i] = policy_reward(_read_only_dist(name, policy, boards[i]), move_scores[fen])
         out[name] = vals
     return out
+
+
+def _board_key(board: chess.Board) -> tuple:
+    """Cheap fingerprint of a board's state: a policy that moved a piece or left a move on the
+    stack changes it."""
+    return (len(board.move_stack), board.occupied, board.occupied_co[chess.WHITE], board.turn,
+            board.castling_rights, board.ep_square, board.pawns, board.kings)
+
+
+def _read_only_dist(name: str, policy: Policy, board: chess.Board) -> Distribution:
+    """``policy``'s distribution in ``board``, handing it the caller's board itself (a copy per
+    policy and state cost more than everything else here: boards carry their whole game) and
+    checking that the policy left it as it found it, since every later policy reads it too."""
+    key = _board_key(board)
+    dist = _dist_of(policy, board)
+    if _board_key(board) != key:
+        raise RuntimeError(f"policy {name!r} changed the board it was asked about; a policy must "
+                           "leave it as it found it (push and pop, or work on board.copy())")
+    return dist
 
 
 # -- statistics --------------------------------------------------------------------------------

@@ -120,5 +120,23 @@ def lookup_policies(dists: dict[str, list[Dist]], boards: Sequence[chess.Board],
                     ) -> dict[str, Callable[[chess.Board], Any]]:
     """The precomputed distributions as policies ``board -> distribution`` for
     :func:`~minitranscend.evaluation.reward.evaluate_rewards` (looked up by FEN)."""
-    index = {b.fen(): i for i, b in enumerate(boards)}
-    return {name: (lambda board, d=d: d[index[board.fen()]]) for name, d in dists.items()}
+    at = board_index(boards)
+    return {name: (lambda board, d=d: d[at(board)]) for name, d in dists.items()}
+
+
+def board_index(boards: Sequence[chess.Board]) -> Callable[[chess.Board], int]:
+    """``board -> its position in boards``: by identity for the boards themselves (what
+    :func:`~minitranscend.evaluation.reward.evaluate_rewards` passes; no FEN to compute), by
+    FEN for any other board of the same position."""
+    by_id = {id(b): (b, i) for i, b in enumerate(boards)}
+    by_fen: dict[str, int] = {}
+
+    def at(board: chess.Board) -> int:
+        hit = by_id.get(id(board))
+        if hit is not None and hit[0] is board:
+            return hit[1]
+        if not by_fen:
+            by_fen.update((b.fen(), i) for i, b in enumerate(boards))
+        return by_fen[board.fen()]
+
+    return at

@@ -31,6 +31,9 @@ class TrainConfig:
     Used in chapter 4."""
     data: str | None = None         # directory of shard-*.jsonl game records
     out: str = "runs/ci/train"      # checkpoint, metrics.jsonl, data cache
+    # where the tokenized arrays are cached (None: <out>/data); runs that differ only in seed
+    # can share one folder and tokenize the games once (the file is keyed by what decides it)
+    data_cache: str | None = None
     tokenizer: str = "move"         # "char" | "move" | "board"
     preset: str = "tiny"            # see minitranscend.model.PRESETS
     model: dict[str, Any] = field(default_factory=dict)  # GPTConfig overrides, e.g. {"n_layer": 2}

@@ -94,13 +94,14 @@ def train(cfg: TrainConfig, allow_incomplete: bool = False,
     if cfg.data:
         manifest = check_dataset(cfg.data, allow_incomplete=allow_incomplete,
                                  require_manifest=require_manifest)
+    cache_dir = Path(cfg.data_cache) if cfg.data_cache else out / "data"
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        arrays, fp = build_dataset(cfg, tokenizer, out / "data")
+        arrays, fp = build_dataset(cfg, tokenizer, cache_dir)
     if world > 1:
         torch.distributed.barrier()  # rank 0 built the cache; the others read it
         if rank != 0:
-            arrays, fp = build_dataset(cfg, tokenizer, out / "data")
+            arrays, fp = build_dataset(cfg, tokenizer, cache_dir)
     if manifest is not None and manifest.get("complete"):
         check_dataset(cfg.data, allow_incomplete=allow_incomplete, data_fingerprint=fp)
     if ckpt is not None and ckpt["data_fingerprint"] != fp:
