@@ -202,3 +202,46 @@ def test_measure_throughput_counts_tokens_and_items():
     assert board["unit"] == "positions"
     for r in (char, move, board):
         assert r["seconds"] > 0 and r["tokens_per_s"] == pytest.approx(r["tokens"] / r["seconds"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(games, st.integers(1, 6), st.booleans())
+def test_history_tokens_are_the_movers_own_last_moves(board: chess.Board, history: int,
+                                                      canonical: bool):
+    tok = BoardTokenizer(canonical=canonical, history=history)
+    ids = tok.encode_board(board)
+    assert len(ids) == tok.seq_len == 70 + 2 * history and max(ids) < tok.vocab_size
+    assert ids[:70] == BoardTokenizer(canonical=canonical).encode_board(board)  # board unchanged
+    assert tok.decode_board(ids).epd() == (board.mirror() if tok.mirrored(board) else board).epd()
+    # the same moves found by replaying the game by hand: plies -2, -4, ... from the end
+    replay, expected = chess.Board(), []
+    for move in board.move_stack:
+        expected.append((replay.turn, replay.piece_type_at(move.from_square), move))
+        replay.push(move)
+    mine = [(p, m) for turn, p, m in reversed(expected) if turn == board.turn][:history]
+    assert tok.recent_moves(board) == mine
+    for k, (piece, move) in enumerate(mine):
+        sq = chess.square_mirror(move.to_square) if tok.mirrored(board) else move.to_square
+        assert tok.vocab[ids[70 + 2 * k]] == "h:" + chess.piece_symbol(piece).upper()
+        assert tok.vocab[ids[71 + 2 * k]] == "s:" + chess.square_name(sq)
+    assert all(tok.vocab[i] in ("h:-", "s:-") for i in ids[70 + 2 * len(mine):])
+    assert tokenizer_from_dict(tok.to_dict()) == tok
+    assert tok.encode_board(chess.Board(board.fen()))[70:] == [tok.vocab.index("h:-"),
+                                                              tok.vocab.index("s:-")] * history
+
+
+def test_history_in_training_pairs_matches_the_stack():
+    from minitranscend.train.dataset import _board_pairs, make_tokenizer
+
+    board = random_game(11, max_plies=40)
+    rec = GameRecord(id=0, white="a", black="b", result="1/2-1/2",
+                     termination="unterminated", uci=" ".join(m.uci() for m in board.move_stack))
+    tok = make_tokenizer("board", canonical=True, history=3)
+    x, y, _ = _board_pairs([rec], tok)
+    replay = chess.Board()
+    for i, move in enumerate(board.move_stack):
+        assert list(x[i]) == tok.encode_board(replay)  # incremental history == from the stack
+        replay.push(move)
+    assert BoardTokenizer().to_dict() == BOARD.to_dict() and "history" not in BOARD.to_dict()
+    with pytest.raises(ValueError, match="needs the board tokenizer"):
+        make_tokenizer("move", history=2)

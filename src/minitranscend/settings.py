@@ -140,6 +140,21 @@ ANALYSIS_PLAN = (
     "match_games per temperature, the course's ladder (random = 0, games at the ply cap "
     "adjudicated by Stockfish at 400 centipawns)")
 
+# Does a model that can tell who is playing still vote? (chapter 7's last section; fixed before
+# its run like the rest.) The same recipe, data, steps and seeds as dataset A's board models,
+# with the mover's own last HISTORY_MOVES moves as extra input.
+HISTORY_MOVES = 8
+HISTORY_PLAN = (
+    "dataset A only; the board recipe plus the mover's last 8 moves (piece type and target "
+    "square each), the same 5,000 steps and training seeds as the board models; temperature by "
+    "TAU_RULE on the same validation states; on the same test states each seed is compared with "
+    "the best expert, the panel's exact vote, the mover's own mode (the argmax of the moving "
+    "expert's exact distribution: the prediction for a model that knows who moves) and the "
+    "board model of the same seed. Identification is measured by the log-loss of the experts' "
+    "actual moves (tau = 1) and by the top move's rate of being the mover's habit move vs "
+    "another expert's, per expert, on test states where the mover's habit applies and differs "
+    "from the engine move. Prediction: if it identifies the mover, its gain over the best "
+    "expert shrinks towards the mover-mode policy's")
 
 # --------------------------------------------------------------------------- the chess experiment
 

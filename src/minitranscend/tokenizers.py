@@ -327,36 +327,74 @@ class BoardTokenizer(Tokenizer):
     board too; always go through :meth:`move_id` / :meth:`move_ids` / :meth:`decode_move_id`,
     which un-mirror.
 
-    Used in chapter 3.
+    ``history=N`` appends the mover's own last N moves, most recent first, two tokens each: the
+    piece type it moved and the square it moved to (mirrored like the board; ``h:-`` ``s:-`` before
+    the game had them). A board alone cannot say *who* is moving; the mover's recent moves can
+    (an expert who loves its king moves its king), which is what chapter 7's history model is
+    for. They are read from ``board.move_stack``: a board set up from a FEN has none.
+
+    Used in chapters 3 and 7.
     """
 
     name = "board"
-    seq_len = 64 + 1 + 4 + 1
+    BOARD_TOKENS = 64 + 1 + 4 + 1
+    seq_len = BOARD_TOKENS
 
-    def __init__(self, canonical: bool = False) -> None:
+    def __init__(self, canonical: bool = False, history: int = 0) -> None:
+        if history < 0:
+            raise ValueError(f"history must be >= 0 moves, got {history}")
         self.canonical = bool(canonical)
+        self.history = int(history)
         castle = [f"{k}:{v}" for k in _CASTLE_KEYS for v in "-+"]
         self.vocab = [*_PIECE_TOKENS, *_TURN_TOKENS, *castle, *_EP_TOKENS]
         self._piece_id = {s: i for i, s in enumerate(_PIECE_TOKENS)}
         self._turn0 = len(_PIECE_TOKENS)
         self._castle0 = self._turn0 + 2
         self._ep0 = self._castle0 + 8
+        self._hist0 = len(self.vocab)          # h:- then h:P .. h:K (piece type 1..6)
+        self._sq0 = self._hist0 + 7            # s:- then s:a1 .. s:h8
+        if self.history:  # absent without history: older checkpoints keep their vocabulary
+            self.vocab += ["h:-", *(f"h:{chess.piece_symbol(t).upper()}" for t in chess.PIECE_TYPES),
+                           "s:-", *(f"s:{n}" for n in chess.SQUARE_NAMES)]
+        self.seq_len = self.BOARD_TOKENS + 2 * self.history
         self.move_tokenizer = MoveTokenizer()
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         if self.canonical:  # absent when False: older checkpoints stay loadable and equal
             d["canonical"] = True
+        if self.history:
+            d["history"] = self.history
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BoardTokenizer":
-        tok = super().from_dict({k: v for k, v in d.items() if k != "canonical"})
-        tok.canonical = bool(d.get("canonical", False))
+        if d.get("name") != cls.name:
+            raise ValueError(f"tokenizer dict is for {d.get('name')!r}, not {cls.name!r}")
+        tok = cls(canonical=bool(d.get("canonical", False)), history=int(d.get("history", 0)))
+        if list(d.get("vocab", [])) != tok.vocab:
+            raise ValueError(
+                f"the saved 'board' vocabulary differs from this version's ({len(d.get('vocab', []))} "
+                f"vs {tok.vocab_size} tokens): the checkpoint was made with another version of "
+                "minitranscend.tokenizers; retrain or install that version.")
         return tok
 
     def __repr__(self) -> str:
-        return f"BoardTokenizer(canonical={self.canonical})"
+        extra = f", history={self.history}" if self.history else ""
+        return f"BoardTokenizer(canonical={self.canonical}{extra})"
+
+    def recent_moves(self, board: chess.Board) -> list[tuple[chess.PieceType, chess.Move]]:
+        """The mover's own last :attr:`history` moves in ``board``'s move stack, most recent
+        first, each with the type of the piece it moved (fewer near the game's start)."""
+        if not self.history:
+            return []
+        b = board.copy(stack=2 * self.history)
+        out = []
+        for i in range(len(b.move_stack)):
+            move = b.pop()
+            if i % 2 == 1:  # plies -2, -4, ...: the side to move in ``board``
+                out.append((b.piece_type_at(move.from_square), move))
+        return out
 
     def mirrored(self, board: chess.Board) -> bool:
         """Whether this position is encoded mirrored (canonical and black to move)."""
@@ -383,7 +421,12 @@ class BoardTokenizer(Tokenizer):
                               move.promotion)
         return move
 
-    def encode_board(self, board: chess.Board) -> list[int]:
+    def encode_board(self, board: chess.Board,
+                     recent: Sequence[tuple[chess.PieceType, chess.Move]] | None = None) -> list[int]:
+        """The token ids of ``board`` (and, with :attr:`history`, of the mover's ``recent``
+        moves: default :meth:`recent_moves`; a caller replaying a game passes them to save
+        the lookup)."""
+        tail = self._history_ids(board, recent) if self.history else []
         if self.mirrored(board):
             board = board.mirror()
         # Bitboards rather than piece_map(): this runs once per training position.
@@ -399,6 +442,17 @@ class BoardTokenizer(Tokenizer):
             ids.append(self._castle0 + 2 * j + int(bool(rights & chess.BB_SQUARES[_CASTLE_SQUARES[k]])))
         ep = board.ep_square if board.ep_square is not None and board.has_legal_en_passant() else None
         ids.append(self._ep0 + (0 if ep is None else 1 + chess.square_file(ep)))
+        return ids + tail
+
+    def _history_ids(self, board: chess.Board,
+                     recent: Sequence[tuple[chess.PieceType, chess.Move]] | None) -> list[int]:
+        recent = self.recent_moves(board) if recent is None else recent
+        mirror = self.mirrored(board)
+        ids = []
+        for piece, move in list(recent)[:self.history]:
+            to = chess.square_mirror(move.to_square) if mirror else move.to_square
+            ids += [self._hist0 + piece, self._sq0 + 1 + to]
+        ids += [self._hist0, self._sq0] * (self.history - len(ids) // 2)
         return ids
 
     encode = encode_board
@@ -411,6 +465,7 @@ class BoardTokenizer(Tokenizer):
         ids = [int(i) for i in ids]
         if len(ids) != self.seq_len:
             raise ValueError(f"a board is {self.seq_len} tokens, got {len(ids)}")
+        ids = ids[:self.BOARD_TOKENS]  # the history, if any, is not part of the position
 
         def expect(i: int, lo: int, n: int, what: str) -> int:
             if not lo <= ids[i] < lo + n:

@@ -10,6 +10,8 @@ Its settings, one :class:`~minitranscend.settings.ExperimentConfig` per profile,
 * :mod:`.stages` — data, models, rewards, habits, diversity, ladders, own-game states, and :func:`run` (all of
   them, resumable): ``minitranscend experiment --profile full`` runs the whole pipeline, and
   every chapter can call the stage it needs and get the same files;
+* :mod:`.history` — chapter 7's last question: does a model that reads the mover's last moves
+  (and so can tell who is playing) still vote?
 * :mod:`.report` — verdicts, the series of the figures, the headline figure, the results table;
 * :mod:`.shipped` — :func:`publish` and the ``published_*`` readers of the results that ship
   with the package;
@@ -26,8 +28,9 @@ from ..settings import (BOARD_RECIPE, DATASETS, LADDER_DATASETS, TAU_RULE, Exper
 from ..settings import experiment_config as config
 from .cli import add_commands
 from .folders import data_dir, experiment_dir, ladder_dir, model_dir, rewards_dir
-from .report import (DATASET_ROLES, headline_figure, ladder_verdict, own_set, results_markdown,
-                     reward_gap_series)
+from .history import history_prefix, history_stage
+from .report import (DATASET_ROLES, headline_figure, history_markdown, ladder_verdict, own_set,
+                     results_markdown, reward_gap_series)
 from .shipped import (PUBLISHED, publish, published, published_config, published_model,
                       published_provenance, published_results, published_states)
 from .references import reference_distributions, vote_name
@@ -44,5 +47,5 @@ __all__ = [
     "publish", "published", "published_config", "published_model", "published_provenance",
     "published_results", "published_states", "diversity_stage", "ensure_data", "ensure_model",
     "experiment_states", "habit_stage", "ladder_stage", "reward_stage", "run",
-    "temperature_policies", "train_config",
+    "temperature_policies", "train_config", "history_stage", "history_prefix", "history_markdown",
 ]

@@ -6,7 +6,8 @@ import json
 from dataclasses import replace
 
 from ..settings import DATASETS, PROFILES, experiment_config
-from .report import results_markdown
+from .history import history_stage
+from .report import history_markdown, results_markdown
 from .shipped import publish, published
 from .stages import run
 
@@ -24,6 +25,11 @@ def _command(args: argparse.Namespace) -> int:
         if source is None:
             raise SystemExit(f"no shipped results for profile {cfg.profile!r} in this installation")
         print(results_markdown(cfg, source=source))
+        return 0
+    if args.history:
+        print(history_markdown(history_stage(cfg)))
+        if args.publish:
+            print(f"published to {publish(cfg)}")
         return 0
     if not args.report:
         print(json.dumps(run(cfg, tuple(args.dataset or DATASETS)), indent=2, default=str))
@@ -46,6 +52,10 @@ def add_commands(subparsers) -> None:
                    help="only print the results table from the files a finished run wrote")
     p.add_argument("--published", action="store_true",
                    help="only print the results table of the results shipped in the package")
+    p.add_argument("--history", action="store_true",
+                   help="train and measure dataset A's model that also reads the mover's last "
+                        "moves (chapter 7's last section; after the main run, which it resumes "
+                        "if needed)")
     p.add_argument("--publish", action="store_true",
                    help="copy the results and checkpoints into the package (for the book)")
     p.set_defaults(func=_command)

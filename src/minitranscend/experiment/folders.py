@@ -28,11 +28,15 @@ def data_dir(cfg: ExperimentConfig, dataset: str = "A") -> Path:
     return experiment_dir(cfg, f"data-{dataset}-{tag}")
 
 
-def model_dir(cfg: ExperimentConfig, dataset: str = "A", seed: int | None = None) -> Path:
+def model_dir(cfg: ExperimentConfig, dataset: str = "A", seed: int | None = None,
+              history: int = 0) -> Path:
     """The model trained on ``dataset`` with training seed ``seed`` (None: the first of
     ``cfg.train_seeds``, the one rated in games); named by its data, their number, the recipe
-    and the seed."""
+    and the seed. ``history``: the model that also reads the mover's last moves (chapter 7)."""
     seed = cfg.train_seeds[0] if seed is None else seed
+    if history:
+        tag = settings_hash((data_dir(cfg, dataset).name, cfg.n_games, cfg.train, seed, history))
+        return experiment_dir(cfg, f"model-{dataset}-h{history}-{tag}")
     tag = settings_hash((data_dir(cfg, dataset).name, cfg.n_games, cfg.train, seed))
     return experiment_dir(cfg, f"model-{dataset}-{tag}")
 

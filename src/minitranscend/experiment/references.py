@@ -89,10 +89,20 @@ class PanelMoves:
         self.close()
 
 
+Moves = tuple[chess.Move, dict[str, chess.Move | None]]
+
+
+def panel_moves(cfg: ExperimentConfig, boards: Sequence[chess.Board]) -> list[Moves]:
+    """:meth:`PanelMoves.moves` of every board: ``(engine move, {habit piece: move or None})``."""
+    with PanelMoves(cfg) as panel:
+        return [panel.moves(board) for board in boards]
+
+
 def reference_distributions(cfg: ExperimentConfig, boards: Sequence[chess.Board],
-                            ) -> dict[str, list[Dist]]:
+                            moves: Sequence[Moves] | None = None) -> dict[str, list[Dist]]:
     """``{name: [exact distribution per board]}`` for ``engine``, every expert, every expert
-    without slips and every panel's vote (see the module's docstring)."""
+    without slips and every panel's vote (see the module's docstring). ``moves``: the boards'
+    :func:`panel_moves`, when the caller has them already."""
     experts = distinct_experts(cfg)
     out: dict[str, list[Dist]] = {"engine": []}
     for e in experts:
@@ -100,19 +110,18 @@ def reference_distributions(cfg: ExperimentConfig, boards: Sequence[chess.Board]
         out[without_slips(e).name] = []
     for ds in cfg.experts:
         out[vote_name(ds)] = []
-    with PanelMoves(cfg) as panel:
-        for board in boards:
-            legal = list(board.legal_moves)
-            engine, habit = panel.moves(board)
-            out["engine"].append({engine: 1.0})
-            dist: dict[str, Dist] = {}
-            for e in experts:
-                dist[e.name] = expert_mixture(e, legal, engine, habit.get(e.habit))
-                clean = without_slips(e)
-                out[clean.name].append(expert_mixture(clean, legal, engine, habit.get(e.habit)))
-                out[e.name].append(dist[e.name])
-            for ds, members in cfg.experts.items():
-                out[vote_name(ds)].append(exact_vote([dist[e.name] for e in members]))
+    moves = panel_moves(cfg, boards) if moves is None else moves
+    for board, (engine, habit) in zip(boards, moves):
+        legal = list(board.legal_moves)
+        out["engine"].append({engine: 1.0})
+        dist: dict[str, Dist] = {}
+        for e in experts:
+            dist[e.name] = expert_mixture(e, legal, engine, habit.get(e.habit))
+            clean = without_slips(e)
+            out[clean.name].append(expert_mixture(clean, legal, engine, habit.get(e.habit)))
+            out[e.name].append(dist[e.name])
+        for ds, members in cfg.experts.items():
+            out[vote_name(ds)].append(exact_vote([dist[e.name] for e in members]))
     return out
 
 

@@ -254,3 +254,35 @@ def results_markdown(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS
                          f"{v['expert_rating']:.0f} ({v['expert_lo']:.0f} to {v['expert_hi']:.0f}): "
                          f"{'above, intervals apart' if v['transcends'] else 'not above with intervals apart'}.")
     return "\n".join(lines)
+
+
+def history_markdown(result: dict[str, Any]) -> str:
+    """The history models' results (:func:`~minitranscend.experiment.history.history_stage`) as
+    a short report: identification (log-loss, habit rates per expert), then each seed's gain
+    over the best expert beside the board model of the same seed and the mover-mode policy."""
+    h, b = result["history_models"], result["board_models"]
+    loss = result["identification"]["log_loss"]
+    lines = [f"History models ({result['history_moves']} of the mover's last moves as input), "
+             f"dataset {result['dataset']}, {result['n_states']:,} test states; "
+             f"ran {result['run']['wall_s'] / 60:.1f} min.", "",
+             f"*Plan fixed before the run:* {result['plan']}.", "",
+             "| log-loss of the experts' moves (nats) | mean ± s.e. |", "|---|---|"]
+    for name, v in loss.items():
+        lines.append(f"| {name} | {v['mean']:.3f} ± {v['se']:.3f} |")
+    lines += ["", "| mover (habit), states | model | top move = own habit | other expert's habit | engine move |",
+              "|---|---|---|---|---|"]
+    for name, row in result["identification"]["per_expert"].items():
+        for model, v in row.items():
+            if isinstance(v, dict):
+                lines.append(f"| {name} ({row['habit']}), {row['n_states']} | {model} | "
+                             f"{v['own_habit']:.2f} | {v['other_habit']:.2f} | {v['engine']:.2f} |")
+    lines += ["", f"Best expert on these states: {h['best_expert']}; vote minus it "
+              f"{_fmt(h['vote_minus_best_expert'], 4, True)}; mover-mode minus it "
+              f"{_fmt(result['mover_mode_minus_best_expert'], 4, True)}.", "",
+              "| seed | history model (τ) minus best expert | board model (τ) minus best expert | "
+              "history minus board | history minus mover-mode |", "|---|---|---|---|---|"]
+    for hs, bs in zip(h["seeds"], b["seeds"]):
+        lines.append(f"| {hs['seed']} | {_fmt(hs['model_minus_best_expert'], 4, True)} (τ {hs['tau']:g}) | "
+                     f"{_fmt(bs['model_minus_best_expert'], 4, True)} (τ {bs['tau']:g}) | "
+                     f"{_fmt(hs['minus_board_model'], 4, True)} | {_fmt(hs['minus_mover_mode'], 4, True)} |")
+    return "\n".join(lines)

@@ -74,8 +74,26 @@ def publish(cfg: ExperimentConfig, dest: Path | None = None) -> Path:
             shutil.copy2(mdir / "best.pt", dest / f"model-{ds}-s{seed}.pt")
             shutil.copy2(mdir / "metrics.jsonl", dest / f"model-{ds}-s{seed}-metrics.jsonl")
             prov[ds]["train"][str(seed)] = json.loads((mdir / "config.json").read_text())
+    if (experiment_dir(cfg) / "history.json").exists():
+        prov["history"] = _publish_history(cfg, dest)
     atomic_write_json(dest / "provenance.json", prov, indent=2)
     return dest
+
+
+def _publish_history(cfg: ExperimentConfig, dest: Path) -> dict[str, Any]:
+    """Copy the history models' results and checkpoints (``minitranscend experiment --history``);
+    returns their provenance (the stage's own run record and each seed's training config)."""
+    result = json.loads((experiment_dir(cfg) / "history.json").read_text())
+    shutil.copy2(experiment_dir(cfg) / "history.json", dest / "history.json")
+    shutil.copy2(rewards_dir(cfg) / "history_per_state.csv", dest / "history_per_state.csv")
+    ds, n = result["dataset"], result["history_moves"]
+    prov: dict[str, Any] = {"command": result["run"]["command"], "run": result["run"], "train": {}}
+    for seed in cfg.train_seeds:
+        mdir = model_dir(cfg, ds, seed, n)
+        shutil.copy2(mdir / "best.pt", dest / f"model-{ds}-h{n}-s{seed}.pt")
+        shutil.copy2(mdir / "metrics.jsonl", dest / f"model-{ds}-h{n}-s{seed}-metrics.jsonl")
+        prov["train"][str(seed)] = json.loads((mdir / "config.json").read_text())
+    return prov
 
 
 RESULT_FILES = ("rewards_summary.json", "rewards_per_state.csv", "own_games_summary.json",
@@ -119,13 +137,16 @@ def published_config(profile: str = "full") -> ExperimentConfig:
     return replace(experiment_config(raw["profile"]), **recorded)
 
 
-def published_model(dataset: str = "A", profile: str = "full", seed: int = 0) -> Path:
+def published_model(dataset: str = "A", profile: str = "full", seed: int = 0,
+                    history: int = 0) -> Path:
     """The shipped checkpoint of ``dataset``'s model with training seed ``seed`` (its best
     one, lowest validation loss); load it with :func:`~minitranscend.train.load_checkpoint`.
+    ``history``: chapter 7's model that also reads the mover's last moves.
 
-    Used in chapters 5 and 6."""
+    Used in chapters 5, 6 and 7."""
     check_dataset_name(dataset)
-    path = _published_dir(profile) / f"model-{dataset}-s{seed}.pt"
+    middle = f"-h{history}" if history else ""
+    path = _published_dir(profile) / f"model-{dataset}{middle}-s{seed}.pt"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing from the shipped results")
     return path
@@ -147,7 +168,8 @@ def published_states(n: int | None = None, profile: str = "full") -> list[tuple[
 def published_results(profile: str = "full") -> dict[str, Any]:
     """The shipped result files, loaded: ``rewards`` (``rewards_summary.json``), ``own_games``
     (``own_games_summary.json``), ``habits``, ``diversity``, ``ladders`` (``{"A": ladder.json,
-    "B": ...}`` as dicts) and ``folder`` (the folder itself, e.g. for
+    "B": ...}`` as dicts), ``history`` (``history.json``, or None where the history models were
+    not published) and ``folder`` (the folder itself, e.g. for
     ``rewards_per_state.csv`` or :func:`~minitranscend.experiment.report.headline_figure`).
 
     Used in chapter 7."""
@@ -156,7 +178,8 @@ def published_results(profile: str = "full") -> dict[str, Any]:
     return {"folder": source, "rewards": read("rewards_summary.json"), "habits": read("habits.json"),
             "own_games": read("own_games_summary.json"), "diversity": read("diversity.json"),
             "ladders": {ds: read(f"ladder-{ds}-ladder.json") for ds in DATASETS
-                        if (source / f"ladder-{ds}-ladder.json").exists()}}
+                        if (source / f"ladder-{ds}-ladder.json").exists()},
+            "history": read("history.json") if (source / "history.json").exists() else None}
 
 
 def published_provenance(profile: str = "full") -> dict[str, Any]:

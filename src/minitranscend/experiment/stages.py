@@ -14,7 +14,7 @@ import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import chess
 import numpy as np
@@ -51,34 +51,38 @@ def ensure_data(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True
     return out
 
 
-def model_prefix(dataset: str, seed: int) -> str:
+def model_prefix(dataset: str, seed: int, history: int = 0) -> str:
     """``model-<dataset>-s<seed>``: the name of one trained model in every result file (games,
-    ratings, rewards), followed by ``-tau<t>`` (:func:`~minitranscend.player_specs.model_label`)."""
-    return f"model-{check_dataset_name(dataset)}-s{seed}"
+    ratings, rewards), followed by ``-tau<t>`` (:func:`~minitranscend.player_specs.model_label`).
+    A model that reads the mover's last ``history`` moves is ``model-<dataset>-h<history>-s<seed>``."""
+    middle = f"-h{history}" if history else ""
+    return f"model-{check_dataset_name(dataset)}{middle}-s{seed}"
 
 
 def train_config(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True,
-                 seed: int | None = None) -> TrainConfig:
+                 seed: int | None = None, history: int = 0) -> TrainConfig:
     """The :class:`~minitranscend.train.TrainConfig` of the model trained on ``dataset`` with
-    training seed ``seed`` (None: the first of ``cfg.train_seeds``).
+    training seed ``seed`` (None: the first of ``cfg.train_seeds``); ``history``: the same
+    recipe reading the mover's last moves too (chapter 7).
 
     Used in chapters 4 and 5."""
     check_dataset_name(dataset)
     seed = cfg.train_seeds[0] if seed is None else seed
     return TrainConfig.from_dict({**cfg.train, "data": str(data_dir(cfg, dataset)),
-                                  "out": str(model_dir(cfg, dataset, seed)), "seed": seed,
+                                  "out": str(model_dir(cfg, dataset, seed, history)),
+                                  "seed": seed, "history": history,
                                   "data_cache": str(experiment_dir(cfg, "cache") / "tokenized"),
                                   "progress": progress})
 
 
 def ensure_model(cfg: ExperimentConfig, dataset: str = "A", progress: bool = True,
-                 seed: int | None = None) -> Path:
+                 seed: int | None = None, history: int = 0) -> Path:
     """Train (or resume, or reuse) the model on ``dataset`` with training seed ``seed`` (None:
     the first of ``cfg.train_seeds``); returns the best checkpoint's path.
 
     Used in chapters 5 and 6."""
     ensure_data(cfg, dataset, progress=progress)
-    tc = train_config(cfg, dataset, progress=progress, seed=seed)
+    tc = train_config(cfg, dataset, progress=progress, seed=seed, history=history)
     train(tc)
     return Path(tc.out) / BEST_NAME
 
@@ -101,8 +105,19 @@ def temperature_policies(checkpoint: str | Path, taus: tuple[float, ...], boards
     """``{model_label(prefix, tau): board -> {move: p}}`` for every temperature, computing the model's
     distribution once per state (a batched forward pass) and re-tempering it, which is exact
     for move-level temperature."""
+    return tempered_policies(model_distributions(checkpoint, boards), taus, boards, prefix)
+
+
+def model_distributions(checkpoint: str | Path, boards: list) -> list:
+    """The model's move distribution (tau = 1) in every board, in batched forward passes."""
     model, tok, _ = load_checkpoint(checkpoint, "cpu")
-    base = distributions(model, tok, boards)
+    return distributions(model, tok, boards)
+
+
+def tempered_policies(base: list, taus: tuple[float, ...], boards: list,
+                      prefix: str = "model") -> dict[str, Any]:
+    """:func:`temperature_policies` from distributions already computed (``base``, one per
+    board)."""
     index = board_index(boards)
 
     def at(tau: float):
@@ -146,10 +161,11 @@ def _score_sets(cfg: ExperimentConfig, sets: dict[str, list], datasets: tuple[st
 
 
 def choose_tau(val_rewards: dict[str, np.ndarray], cfg: ExperimentConfig, dataset: str,
-               seed: int) -> float:
+               seed: int, prefix: Callable[[str, int], str] = model_prefix) -> float:
     """:data:`~minitranscend.settings.TAU_RULE`: the temperature of ``cfg.taus`` with the highest
-    mean reward on the validation states (ties: the lowest temperature)."""
-    means = [float(val_rewards[model_label(model_prefix(dataset, seed), t)].mean())
+    mean reward on the validation states (ties: the lowest temperature). ``prefix``: how the
+    models are named (:func:`model_prefix`; chapter 7's history models have their own)."""
+    means = [float(val_rewards[model_label(prefix(dataset, seed), t)].mean())
              for t in cfg.taus]
     return cfg.taus[int(np.argmax(means))]
 
@@ -166,11 +182,12 @@ def _ci(t: tuple[float, float, float]) -> dict[str, float]:
 
 
 def compare_on_set(rewards: dict[str, np.ndarray], games: list, cfg: ExperimentConfig,
-                   dataset: str, taus: dict[int, float]) -> dict[str, Any]:
+                   dataset: str, taus: dict[int, float],
+                   prefix: Callable[[str, int], str] = model_prefix) -> dict[str, Any]:
     """On one state set: each seed's model (at its chosen temperature) against ``dataset``'s
     best expert on these states and against the panel's exact vote, the recovery ratio
     (model - best expert) / (vote - best expert), every interval resampling whole games, and
-    the spread over seeds."""
+    the spread over seeds. ``prefix`` names the models (:func:`model_prefix`)."""
     names = [e.name for e in cfg.experts[dataset]]
     best = max(names, key=lambda n: float(rewards[n].mean()))
     vote = rewards[vote_name(dataset)]
@@ -180,9 +197,9 @@ def compare_on_set(rewards: dict[str, np.ndarray], games: list, cfg: ExperimentC
                                vote, rewards[best], seed=cfg.seed, groups=games)),
                            "seeds": []}
     for seed, tau in taus.items():
-        model = rewards[model_label(model_prefix(dataset, seed), tau)]
+        model = rewards[model_label(prefix(dataset, seed), tau)]
         out["seeds"].append({
-            "seed": seed, "tau": tau, "model": model_label(model_prefix(dataset, seed), tau),
+            "seed": seed, "tau": tau, "model": model_label(prefix(dataset, seed), tau),
             "reward": _ci(bootstrap_ci(model, seed=cfg.seed, groups=games)),
             "model_minus_best_expert": _ci(paired_bootstrap_ci(model, rewards[best],
                                                                seed=cfg.seed, groups=games)),
@@ -402,8 +419,9 @@ def own_games_stage(cfg: ExperimentConfig, datasets: tuple[str, ...] = LADDER_DA
     return result
 
 
-def _train_one(cfg: ExperimentConfig, dataset: str, seed: int, progress: bool) -> str:
-    return str(ensure_model(cfg, dataset, progress=progress, seed=seed))
+def _train_one(cfg: ExperimentConfig, dataset: str, seed: int, progress: bool,
+               history: int = 0) -> str:
+    return str(ensure_model(cfg, dataset, progress=progress, seed=seed, history=history))
 
 
 def score_reward_states(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATASETS,
@@ -420,7 +438,7 @@ def score_reward_states(cfg: ExperimentConfig, datasets: tuple[str, ...] = DATAS
 
 
 def _train_all(cfg: ExperimentConfig, datasets: tuple[str, ...], score_states: bool = False,
-               ) -> list[str]:
+               history: int = 0) -> list[str]:
     """Train every (dataset, seed) model: side by side, one process each, when there are
     workers to spare (the recipe trains on one thread, and two one-thread jobs beat one
     two-thread job on two cores), else one after the other. Each run checkpoints and resumes
@@ -433,13 +451,13 @@ def _train_all(cfg: ExperimentConfig, datasets: tuple[str, ...], score_states: b
     ``docs/experiment_design.md``)."""
     jobs = [(ds, seed) for seed in cfg.train_seeds for ds in datasets]
     if cfg.workers < 2 or len(jobs) < 2:
-        return [_train_one(cfg, ds, seed, True) for ds, seed in jobs]
+        return [_train_one(cfg, ds, seed, True, history) for ds, seed in jobs]
     print(f"training {len(jobs)} models, {min(cfg.workers, len(jobs))} side by side (progress: "
           "metrics.jsonl in each model folder)" + (", and scoring the reward states"
                                                    if score_states else ""), flush=True)
     with worker_pool(min(cfg.workers, len(jobs))) as pool:
         scoring = pool.submit(score_reward_states, cfg, datasets, 1) if score_states else None
-        models = [pool.submit(_train_one, cfg, ds, seed, False) for ds, seed in jobs]
+        models = [pool.submit(_train_one, cfg, ds, seed, False, history) for ds, seed in jobs]
         if scoring is not None:
             scoring.result()
         return [m.result() for m in models]

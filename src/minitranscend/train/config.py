@@ -62,6 +62,7 @@ class TrainConfig:
     # board tokenizer: encode from the mover's side (None: on when the head is "fromto")
     canonical: bool | None = None
     legal_loss: bool = True         # board tokenizer: cross-entropy among the legal moves only
+    history: int = 0                # board tokenizer: the mover's last N moves as extra input
     threads: int | None = None      # torch CPU threads (None: torch's default); 1 wins on a busy machine
 
     def __post_init__(self) -> None:

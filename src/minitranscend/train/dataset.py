@@ -31,9 +31,18 @@ from ..tokenizers import Tokenizer, get_tokenizer, tokenize_games
 from .config import TrainConfig
 
 
-def make_tokenizer(name: str, canonical: bool = False) -> Tokenizer:
-    """The tokenizer a run of ``TrainConfig(tokenizer=name, canonical=...)`` trains with."""
-    return get_tokenizer(name, canonical=True) if name == "board" and canonical else get_tokenizer(name)
+def make_tokenizer(name: str, canonical: bool = False, history: int = 0) -> Tokenizer:
+    """The tokenizer a run of ``TrainConfig(tokenizer=name, canonical=..., history=...)`` trains
+    with."""
+    if name != "board":
+        if history:
+            raise ValueError(f"history={history} needs the board tokenizer (a {name!r} model reads "
+                             "the whole game already)")
+        return get_tokenizer(name)
+    options: dict[str, Any] = {"canonical": True} if canonical else {}
+    if history:
+        options["history"] = history
+    return get_tokenizer(name, **options)
 
 
 def is_val_game(game_id: Any, val_fraction: float) -> bool:
@@ -76,15 +85,20 @@ def _board_pairs(games: list, tokenizer) -> tuple[np.ndarray, np.ndarray, np.nda
     ys: list[int] = []
     legal: list[np.ndarray] = []
     row = np.zeros(n_ids, dtype=bool)
+    history = getattr(tokenizer, "history", 0)
     for g in games:
         board = chess.Board()
-        for move in g.moves:
-            xs.append(tokenizer.encode_board(board))
+        played: list[tuple[chess.PieceType, chess.Move]] = []  # (piece type, move) of every ply
+        for ply, move in enumerate(g.moves):
+            recent = played[ply - 2::-2][:history] if history and ply >= 2 else []
+            xs.append(tokenizer.encode_board(board, recent))
             ys.append(tokenizer.move_id(board, move))
             ids = tokenizer.move_ids(board)
             row[ids] = True
             legal.append(np.packbits(row))
             row[ids] = False
+            if history:
+                played.append((board.piece_type_at(move.from_square), move))
             board.push(move)
     width = len(xs[0]) if xs else 1
     dtype = np.uint8 if tokenizer.vocab_size <= 256 else np.uint16

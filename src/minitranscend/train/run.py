@@ -80,7 +80,7 @@ def train(cfg: TrainConfig, allow_incomplete: bool = False,
     ckpt_path = out / CKPT_NAME
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    tokenizer = make_tokenizer(cfg.tokenizer, cfg.canonical)
+    tokenizer = make_tokenizer(cfg.tokenizer, cfg.canonical, cfg.history)
     ckpt = None
     if cfg.resume != "never" and ckpt_path.is_file():
         ckpt = read_checkpoint(ckpt_path, "cpu")
