@@ -228,3 +228,20 @@ def test_the_real_machine_is_read():
     mem = workers.available_memory_mb()
     assert mem is None or mem > 0
     assert 1 <= workers.usable_cpus() <= (os.cpu_count() or 1)
+
+
+def test_a_finished_dataset_is_only_read(dataset: Path, tmp_path: Path):
+    # the experiment asks for its datasets from several processes at once (the reward states are
+    # scored while models train): asking for a finished one must not rewrite anything, or a
+    # trainer reading the manifest in between sees "complete": false and refuses the data
+    d = tmp_path / "done"
+    shutil.copytree(dataset, d)
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in d.iterdir()}
+    m = generate_games(d, default_experts(), N, seed=3, workers=2, max_plies=MAX_PLIES,
+                       shard_size=SHARD, progress=False)
+    assert m == json.loads((dataset / "manifest.json").read_text()) and m["complete"]
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in d.iterdir()} == before
+    (d / "tokens-move.npz").unlink()  # something missing: finished again, and rewritten
+    m = generate_games(d, default_experts(), N, seed=3, workers=2, max_plies=MAX_PLIES,
+                       shard_size=SHARD, progress=False)
+    assert m["complete"] and (d / "tokens-move.npz").exists()

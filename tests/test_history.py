@@ -1,5 +1,6 @@
 """Chapter 7's history models: the probe of who is moving, and the stage end to end (real
 Stockfish, a tiny run)."""
+import json
 from dataclasses import replace
 
 import chess
@@ -10,7 +11,7 @@ from minitranscend.experiment import history as hist
 from minitranscend.experiment.references import panel_moves, reference_distributions
 from minitranscend.policy import MoveDistribution
 from minitranscend.held_out import HeldOutState
-from minitranscend.settings import HISTORY_MOVES, experiment_config
+from minitranscend.settings import HISTORY_MOVES, HISTORY_PLAN, experiment_config
 
 OPENING = "e2e4 e7e5 g1f3 b8c6 f1c4 g8f6 d2d3 f8c5 e1g1 d7d6 c2c3 a7a6"
 
@@ -80,3 +81,32 @@ def test_history_stage_end_to_end(tmp_path, monkeypatch):
     assert set(result["identification"]["log_loss"]) >= {"panel-average", "mover", "model-A-h8-s0"}
     assert (tmp_path / "ci" / "experiment" / "rewards" / "history_per_state.csv").exists()
     assert hist.history_stage(cfg, progress=False) == result  # rerun: read back
+
+
+def test_shipped_history_models_were_planned_before_they_ran():
+    from minitranscend.experiment import published, published_model
+    from minitranscend.train import load_checkpoint
+
+    shipped = published("full")
+    result = json.loads((shipped / "history.json").read_text())
+    run = result["run"]
+    assert run["finished"] and run["settings_modified_since_commit"] is False
+    assert run["config_committed_at"] < run["started_at"]
+    assert result["plan"] == HISTORY_PLAN and result["history_moves"] == HISTORY_MOVES
+    cfg = experiment_config("full")
+    assert [s["seed"] for s in result["history_models"]["seeds"]] == list(cfg.train_seeds)
+    for s in result["history_models"]["seeds"]:
+        assert s["tau"] in cfg.taus
+    model, tok, _ = load_checkpoint(published_model("A", seed=0, history=HISTORY_MOVES), "cpu")
+    assert tok.history == HISTORY_MOVES and tok.seq_len == 70 + 2 * HISTORY_MOVES
+    board = chess.Board()
+    for uci in OPENING.split():
+        board.push_uci(uci)
+    from minitranscend.analysis import distributions
+    (d,) = distributions(model, tok, [board])
+    assert d.argmax() in board.legal_moves and abs(d.probs.sum() - 1) < 1e-6
+    # knowing the mover predicts better than the panel average, and no model beats the true
+    # distribution of the moves (the mover's own)
+    loss = result["identification"]["log_loss"]
+    assert loss["mover"]["mean"] < loss["panel-average"]["mean"]
+    assert all(v["mean"] > loss["mover"]["mean"] for k, v in loss.items() if k.startswith("model-"))

@@ -185,3 +185,30 @@ def test_transformer_trains_with_the_generic_loop_as_it_did_with_its_own():
     assert not model.training
     assert kg_learning_rate(cfg, 9) == pytest.approx(1e-2 * (0.55 + 0.45 * np.cos(np.pi * 9 / 20)))
 
+
+
+@pytest.mark.parametrize("unit", ["entity", "sentence"])
+def test_entity_paragraphs_keep_one_writer_and_one_entity_together(unit):
+    from minitranscend.kg.learners import pack_epochs, pool_sentences
+
+    vocab = Vocab(GRAPH)
+    pool = make_experts(GRAPH, ExpertPoolConfig(n_experts=3, coverage=0.5, seed=4))
+    units = pool_sentences(pool, vocab, np.random.default_rng(0), unit, block_size=32)
+    statements = pool.statements()
+    assert sum(len(a) for _, a in units) == len(statements)  # every statement, once
+    heads_of = lambda toks: {toks[k + 3] for k in range(0, len(toks), 7)}  # noqa: E731
+    assert all(len(t) % 7 == 0 and len(t) <= 32 for t, _ in units)  # whole sentences, fit a row
+    assert all(t[p - 1] == vocab.w("is") for t, a in units for p in a)  # answers after "is"
+    if unit == "sentence":
+        assert all(len(t) == 7 for t, _ in units)
+    else:
+        assert all(len(heads_of(t)) == 1 for t, _ in units)  # one entity per paragraph
+        assert max(len(t) for t, _ in units) > 7  # and paragraphs, not single sentences
+        # the writers: the units come expert by expert, each expert's own statements
+        n_by_expert = np.bincount([i for i, _, _ in statements])
+        cuts = np.cumsum([len(a) for _, a in units])
+        assert set(np.cumsum(n_by_expert)) <= set(cuts)
+    X, Y = pack_epochs(units, 32, vocab.w("<bos>"), np.random.default_rng(1), min_rows=1)
+    assert (Y >= 0).sum() >= len(statements)
+    with pytest.raises(ValueError, match="unit"):
+        pool_sentences(pool, vocab, np.random.default_rng(0), "document")

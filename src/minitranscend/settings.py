@@ -336,6 +336,9 @@ class KGConfig:
     # how a wrong answer is made: "tail" (a random entity of the tail's type) or "head_or_tail"
     # (half of them head swaps, as the paper's corruption of the head or the tail)
     corruption: str = "tail"
+    # how the transformers' training text is cut: "entity" (the paper's: one paragraph per
+    # writer and head entity) or "sentence" (every statement on its own)
+    paragraphs: str = "entity"
     # selection sweep (the paper's Fig. 5 axis): experts who each know one cluster of facts, a
     # share `coverage` of the graph (1/coverage clusters), and write e^alpha times more there
     select_sweep_coverages: tuple[float, ...] = (0.1, 0.01)
@@ -345,6 +348,9 @@ class KGConfig:
     # (coverage, n_experts) sweep points where transformers are trained too; none in "ci"
     select_sweep_transformer: tuple[tuple[float, int], ...] = ()
     transformer_seeds: int = 2               # seeds of every transformer that has an interval
+    # a graph ten times larger (kg.graph.graph_preset("large")) on which the selection sweep
+    # and the A.2 threshold are computed again, by counting only; None: not at all
+    large_graph: GraphConfig | None = None
     # generalization
     n_clusters: int = 4
     gen_cluster_scheme: str = "region"       # "region" (local expertise) or "random"
@@ -363,6 +369,8 @@ class KGConfig:
     def __post_init__(self) -> None:
         if self.corruption not in ("tail", "head_or_tail"):
             raise ValueError(f"corruption must be 'tail' or 'head_or_tail', got {self.corruption!r}")
+        if self.paragraphs not in ("entity", "sentence"):
+            raise ValueError(f"paragraphs must be 'entity' or 'sentence', got {self.paragraphs!r}")
         if self.gen_cluster_scheme not in ("region", "random"):
             raise ValueError(f"gen_cluster_scheme must be 'region' or 'random', "
                              f"got {self.gen_cluster_scheme!r}")
@@ -379,7 +387,10 @@ def kg_config(profile: str = "ci") -> KGConfig:
     Used in chapter 8."""
     if check_profile(profile) == "ci":
         return KGConfig()
+    from .kg.graph import graph_preset
+
     return KGConfig(name="full", seeds=5, denoise_transformer=((5, 0.4), (50, 0.4)),
+                    large_graph=graph_preset("large"),
                     select_transformer=(0.0, 4.0),
                     select_sweep_experts=(1, 3, 10, 30, 100, 300, 1000),
                     select_sweep_transformer=((0.1, 30),),

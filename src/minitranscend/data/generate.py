@@ -53,9 +53,9 @@ from ..engine import EngineSettings, engine_memory_mb, engine_restarts, stockfis
 from ..players import Expert, ExpertConfig
 from ..referee import GameResult, GameRules, play_game, selfplay_rules
 from ..store import atomic_write_json, atomic_write_text
-from ..tokenizers import MoveTokenizer, tokenize_dataset
+from ..tokenizers import MoveTokenizer, tokenize_dataset, tokens_path
 from ..workers import WORKER_PROCESS_MB, completed, sized_workers, worker_pool, worker_state
-from .records import GameRecord, count_lines, fingerprint, iter_games
+from .records import GameRecord, count_lines, fingerprint, iter_games, read_manifest
 
 DEFAULT_SHARD_SIZE = 100
 PGN_DATE = "????.??.??"  # fixed (unknown) date: identical runs give identical bytes
@@ -235,6 +235,14 @@ def generate_games(out_dir: str | os.PathLike, experts: Sequence[ExpertConfig], 
         if not (jl.exists() and pg.exists() and count_lines(jl) == len(r)):
             todo[k] = r
     n_done = n_games - sum(len(r) for r in todo.values())
+    if not todo:
+        done = read_manifest(out)
+        if (done is not None and done.get("complete") and done.get("n_games") == n_games
+                and (not tokenize or tokens_path(out, "move").exists())):
+            # finished: touch nothing, so that any number of processes may ask at once (a
+            # rewrite marks the dataset unfinished for a moment, and a trainer reading it then
+            # refuses it)
+            return done
     _write_manifest(out, ident, n_games, complete=False, extra={"n_games": n_done})
 
     pending: dict[int, dict[int, tuple[str, str]]] = {k: {} for k in todo}

@@ -286,3 +286,56 @@ def history_markdown(result: dict[str, Any]) -> str:
                      f"{_fmt(bs['model_minus_best_expert'], 4, True)} (τ {bs['tau']:g}) | "
                      f"{_fmt(hs['minus_board_model'], 4, True)} | {_fmt(hs['minus_mover_mode'], 4, True)} |")
     return "\n".join(lines)
+
+
+def history_figure(result: dict[str, Any]):
+    """Chapter 7's history models beside the board models of the same seeds: left, per moving
+    expert, how often the top move is that expert's own habit move (bars: mean over seeds,
+    whiskers: the seeds' range; the dot: the expert's own probability of it); right, each
+    seed's gain over the best expert at its chosen temperature (95% intervals), with the two
+    predictions: the panel's exact vote and the mover-mode policy."""
+    ident = result["identification"]["per_expert"]
+    board = [s["board_model"] for s in result["history_models"]["seeds"]]
+    hist = [s["model"].split("-tau")[0] for s in result["history_models"]["seeds"]]
+    experts = list(ident)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], subplot_titles=[
+        "top move = the mover's own habit move", "reward minus best expert (chosen τ)"])
+    for k, (label, names) in enumerate((("board model", board),
+                                        (f"history model ({result['history_moves']} moves)", hist))):
+        rates = np.array([[ident[e][m]["own_habit"] for m in names] for e in experts])
+        mean = rates.mean(axis=1)
+        fig.add_trace(go.Bar(
+            x=[f"{e} ({ident[e]['habit']})" for e in experts], y=mean, name=label,
+            marker_color=PALETTE[k], legendgroup=label,
+            error_y=dict(type="data", symmetric=False, array=rates.max(axis=1) - mean,
+                         arrayminus=mean - rates.min(axis=1))), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[f"{e} ({ident[e]['habit']})" for e in experts],
+                             y=[ident[e]["expert_habit_probability"] for e in experts],
+                             mode="markers", marker=dict(color="black", symbol="diamond", size=9),
+                             name="the expert's own P(habit)"), row=1, col=1)
+    rows = [("board", s) for s in result["board_models"]["seeds"]] + \
+           [("history", s) for s in result["history_models"]["seeds"]]
+    for k, (kind, label) in enumerate((("board", "board model"), ("history", "history model"))):
+        pts = [s for kd, s in rows if kd == kind]
+        g = [s["model_minus_best_expert"] for s in pts]
+        fig.add_trace(go.Scatter(
+            x=[f"seed {s['seed']}" for s in pts], y=[x["mean"] for x in g], mode="markers",
+            marker=dict(color=PALETTE[k], size=10), name=label, legendgroup=label,
+            showlegend=False, error_y=dict(type="data", symmetric=False,
+                                           array=[x["hi"] - x["mean"] for x in g],
+                                           arrayminus=[x["mean"] - x["lo"] for x in g])),
+            row=1, col=2)
+    seeds = [f"seed {s['seed']}" for s in result["history_models"]["seeds"]]
+    for name, value, color in (("exact vote (board-only theory)",
+                                result["history_models"]["vote_minus_best_expert"], "#2ca02c"),
+                               ("mover-mode (knows-the-mover theory)",
+                                result["mover_mode_minus_best_expert"], "#d62728"),
+                               ("best expert", {"mean": 0.0}, "gray")):
+        fig.add_trace(go.Scatter(x=[seeds[0], seeds[-1]], y=[value["mean"]] * 2, mode="lines",
+                                 line=dict(color=color, dash="dash" if name != "best expert" else "solid"),
+                                 name=name), row=1, col=2)
+    fig.update_yaxes(title_text="share of states", range=[0, 1], row=1, col=1)
+    fig.update_layout(title="Can the model tell who is playing, and does it still vote?",
+                      template="plotly_white", barmode="group", height=460, width=1000,
+                      legend=dict(orientation="h", y=-0.3))
+    return fig

@@ -62,9 +62,11 @@ def majority_vote_prediction(graph: KnowledgeGraph, k: int, c: float) -> float:
     return float(sum(n * plurality_accuracy(k, c, int(m)) for m, n in zip(ms, counts)) / len(sizes))
 
 
-def _transformer_scores(pool, vocab: Vocab, cfg: TransformerConfig, seed: int) -> dict:
+def _transformer_scores(pool, vocab: Vocab, cfg: TransformerConfig, seed: int,
+                        unit: str = "entity") -> dict:
     rng = np.random.default_rng(seed)
-    X, Y = pack_epochs(pool_sentences(pool, vocab, rng), cfg.block_size, vocab.w("<bos>"), rng)
+    X, Y = pack_epochs(pool_sentences(pool, vocab, rng, unit, cfg.block_size), cfg.block_size,
+                       vocab.w("<bos>"), rng)
     model = train_transformer(X, Y, len(vocab), replace(cfg, seed=seed), progress=True)
     P, T = fact_prompts(vocab, pool.graph.facts)
     return {"tau1": transformer_accuracy(model, P, T, 1.0), "greedy": transformer_accuracy(model, P, T, 0),
@@ -94,7 +96,8 @@ def run_denoising(profile: KGConfig, force: bool = False) -> dict:
         for k, c in profile.denoise_transformer:
             pool = make_experts(graph, ExpertPoolConfig(n_experts=k, coverage=c, seed=0))
             tf.append({"coverage": c, "n_experts": k, "best_expert": float(pool.accuracies().max()),
-                       **_transformer_scores(pool, vocab, profile.transformer, seed=0)})
+                       **_transformer_scores(pool, vocab, profile.transformer, seed=0,
+                                            unit=profile.paragraphs)})
         return {"count": rows, "transformer": tf}
     return _cached(profile, "denoising", compute, force)
 
@@ -161,7 +164,7 @@ def _selection_sweep(profile: KGConfig, graph: KnowledgeGraph, truth, cand, voca
     tf = []
     for c, k in profile.select_sweep_transformer:
         runs = [_transformer_scores(make_experts(graph, sweep_pool_config(profile, graph, c, k, s)),
-                                    vocab, profile.transformer, seed=s)
+                                    vocab, profile.transformer, seed=s, unit=profile.paragraphs)
                 for s in range(profile.transformer_seeds)]
         tf.append({"coverage": c, "n_experts": k, **{key: [r[key] for r in runs]
                                                     for key in ("greedy", "tau1", "seconds")}})
@@ -204,9 +207,17 @@ def run_selection(profile: KGConfig, force: bool = False) -> dict:
         for alpha in profile.select_transformer:
             pool = _selection_pool(graph, profile, k, alpha, 0)
             tf.append({"alpha": alpha, "best_expert": float(pool.accuracies().max()),
-                       **_transformer_scores(pool, vocab, profile.transformer, seed=0)})
-        return {"count": rows, "two_experts": two, "transformer": tf,
-                "sweep": _selection_sweep(profile, graph, truth, cand, vocab)}
+                       **_transformer_scores(pool, vocab, profile.transformer, seed=0,
+                                            unit=profile.paragraphs)})
+        out = {"count": rows, "two_experts": two, "transformer": tf,
+               "sweep": _selection_sweep(profile, graph, truth, cand, vocab)}
+        if profile.large_graph is not None:  # the same sweep, counting only, ten times larger
+            big = generate_graph(profile.large_graph)
+            out["sweep_large"] = {
+                "n_entities": big.n_entities, "n_facts": len(big.facts),
+                **_selection_sweep(replace(profile, select_sweep_transformer=()), big,
+                                   _truth(big), candidates_for(big), Vocab(big))}
+        return out
     return _cached(profile, "selection", compute, force)
 
 
@@ -298,6 +309,8 @@ def run_generalization(profile: KGConfig, force: bool = False) -> dict:
                 "n_validation": len(splits.validation), "n_test": len(splits.test),
                 "kappa_comp": profile.kappa_comp, "leaked": leaks,
                 "threshold": threshold_table(graph, profile),
+                "threshold_large": (threshold_table(generate_graph(profile.large_graph), profile)
+                                    if profile.large_graph is not None else None),
                 "baselines": {"direct_validation": direct_connection_baseline(graph, splits.validation),
                               "direct_test": direct_connection_baseline(graph, splits.test),
                               "majority_validation": majority_relation_baseline(graph, splits.validation),

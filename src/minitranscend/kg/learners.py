@@ -310,14 +310,47 @@ def cot_accuracy(model, vocab: Vocab, qs: list[TwoHop]) -> dict[str, float]:
     return {"bridge": float((bridge == truth_b).mean()), "answer": float((answer == truth_t).mean())}
 
 
-def pool_sentences(pool, vocab: Vocab, rng: np.random.Generator) -> list[tuple[list[int], list[int]]]:
-    """Every statement an expert pool writes, as (tokens, answer positions): expert by expert,
-    each expert's statements in random order, so that packed paragraphs are each one writer's."""
+def pool_sentences(pool, vocab: Vocab, rng: np.random.Generator, unit: str = "entity",
+                   block_size: int | None = None) -> list[tuple[list[int], list[int]]]:
+    """Every statement an expert pool writes, as training units of (tokens, answer positions),
+    expert by expert and shuffled within each expert.
+
+    ``unit="entity"`` (the paper's): an expert's statements about one head entity form one
+    paragraph (its k-th statement of each fact in its k-th paragraph about that entity), cut
+    at sentence ends to fit ``block_size`` tokens; :func:`pack_epochs` shuffles whole units, so
+    a paragraph stays one writer's about one entity. ``unit="sentence"``: every statement is
+    its own unit, and packed rows mix writers and entities freely."""
+    if unit not in ("entity", "sentence"):
+        raise ValueError(f"unit must be 'entity' or 'sentence', got {unit!r}")
     facts = pool.graph.facts
-    by_expert: dict[int, list] = {}
+    by_expert: dict[int, dict[tuple[int, int], list]] = {}
+    copies: dict[tuple[int, int], int] = {}
     for i, f, t in pool.statements():
-        by_expert.setdefault(i, []).append(vocab.fact(facts[f].head, facts[f].relation, t))
+        k = copies[(i, f)] = copies.get((i, f), -1) + 1
+        key = (facts[f].head, k) if unit == "entity" else (f, k)
+        by_expert.setdefault(i, {}).setdefault(key, []).append(
+            vocab.fact(facts[f].head, facts[f].relation, t))
     out = []
     for i in sorted(by_expert):
-        out += [by_expert[i][j] for j in rng.permutation(len(by_expert[i]))]
+        units = []
+        for sentences in by_expert[i].values():
+            order = rng.permutation(len(sentences))
+            units += _join(sentences, order, block_size)
+        out += [units[j] for j in rng.permutation(len(units))]
     return out
+
+
+def _join(sentences: list[tuple[list[int], list[int]]], order, block_size: int | None,
+          ) -> list[tuple[list[int], list[int]]]:
+    """Sentences (in ``order``) joined into as few units of at most ``block_size`` tokens as
+    cutting at sentence ends allows (no limit: one unit)."""
+    units, tokens, answers = [], [], []
+    for j in order:
+        s, a = sentences[j]
+        if tokens and block_size is not None and len(tokens) + len(s) > block_size:
+            units.append((tokens, answers))
+            tokens, answers = [], []
+        answers = answers + [len(tokens) + p for p in a]
+        tokens = tokens + list(s)
+    units.append((tokens, answers))
+    return units
