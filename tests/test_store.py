@@ -58,3 +58,18 @@ def test_read_jsonl_drops_only_a_torn_last_line(tmp_path, capsys):
     with pytest.raises(store.DamagedFileError, match=r"log.jsonl:2"):
         store.read_jsonl(path)
     assert path.read_text() == '{"i": 0}\nnot json\n{"i": 2}\n'  # nothing deleted
+
+
+def test_atomic_writes_of_one_file_from_many_writers_at_once(tmp_path):
+    # two training seeds may cache the same tokenized arrays at the same moment: each writer
+    # renames its own complete copy, none fails, and no temporary file is left
+    from concurrent.futures import ThreadPoolExecutor
+
+    from minitranscend.store import atomic_write_bytes
+
+    path = tmp_path / "cache.npz"
+    blobs = [bytes([k]) * 2_000_000 for k in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda b: atomic_write_bytes(path, b), blobs * 3))
+    assert path.read_bytes() in blobs
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.npz"]

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -32,27 +33,31 @@ class DamagedFileError(ValueError):
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``<path>.tmp``, fsync, then rename over ``path``: a reader (or a run
-    killed halfway) never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` to a temporary file beside ``path`` (``<path>.<random>.tmp``), fsync, then
+    rename it over ``path``: a reader (or a run killed halfway) never sees half a file, and two
+    processes writing the same file at once (two training seeds caching the same tokenized
+    data) each rename their own complete copy."""
+    _atomic_write(Path(path), text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """:func:`atomic_write_text` for bytes: a checkpoint (``torch.save`` into a ``BytesIO``) or
     an ``.npz`` (``np.savez`` into one) never exists half-written under its real name."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    _atomic_write(Path(path), data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_csv(path: str | os.PathLike, rows: Iterable[dict[str, Any]],
