@@ -56,7 +56,8 @@ def test_published_results_and_provenance():
     from minitranscend.train import load_checkpoint
 
     res = ex.published_results()
-    assert set(res) == {"folder", "rewards", "own_games", "habits", "diversity", "ladders"}
+    assert set(res) == {"folder", "rewards", "own_games", "habits", "diversity", "ladders", "history"}
+    assert res["history"]["history_moves"] == 8
     assert (res["folder"] / "rewards_per_state.csv").exists()
     assert set(res["ladders"]) == set(ex.LADDER_DATASETS)
     assert set(res["rewards"]["sets"]) == {f"{p}{ds}" for ds in ex.DATASETS

@@ -319,21 +319,23 @@ def history_figure(result: dict[str, Any]):
         pts = [s for kd, s in rows if kd == kind]
         g = [s["model_minus_best_expert"] for s in pts]
         fig.add_trace(go.Scatter(
-            x=[f"seed {s['seed']}" for s in pts], y=[x["mean"] for x in g], mode="markers",
+            x=[s["seed"] + (0.1 if kind == "history" else -0.1) for s in pts],
+            y=[x["mean"] for x in g], mode="markers",
             marker=dict(color=PALETTE[k], size=10), name=label, legendgroup=label,
             showlegend=False, error_y=dict(type="data", symmetric=False,
                                            array=[x["hi"] - x["mean"] for x in g],
                                            arrayminus=[x["mean"] - x["lo"] for x in g])),
             row=1, col=2)
-    seeds = [f"seed {s['seed']}" for s in result["history_models"]["seeds"]]
+    seeds = [s["seed"] for s in result["history_models"]["seeds"]]
     for name, value, color in (("exact vote (board-only theory)",
                                 result["history_models"]["vote_minus_best_expert"], "#2ca02c"),
                                ("mover-mode (knows-the-mover theory)",
                                 result["mover_mode_minus_best_expert"], "#d62728"),
                                ("best expert", {"mean": 0.0}, "gray")):
-        fig.add_trace(go.Scatter(x=[seeds[0], seeds[-1]], y=[value["mean"]] * 2, mode="lines",
+        fig.add_trace(go.Scatter(x=[seeds[0] - 0.3, seeds[-1] + 0.3], y=[value["mean"]] * 2, mode="lines",
                                  line=dict(color=color, dash="dash" if name != "best expert" else "solid"),
                                  name=name), row=1, col=2)
+    fig.update_xaxes(tickvals=seeds, ticktext=[f"seed {k}" for k in seeds], row=1, col=2)
     fig.update_yaxes(title_text="share of states", range=[0, 1], row=1, col=1)
     fig.update_layout(title="Can the model tell who is playing, and does it still vote?",
                       template="plotly_white", barmode="group", height=460, width=1000,
