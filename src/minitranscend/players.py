@@ -313,6 +313,15 @@ def without_slips(config: ExpertConfig) -> ExpertConfig:
     return replace(config, name=f"{config.name}-noslip", eps=0.0)
 
 
+def panel_mixture(dists: list[dict[chess.Move, float]]) -> dict[chess.Move, float]:
+    """The panel's averaged exact move distribution: what a model that cannot tell the
+    experts apart learns at best (chapter 7). :func:`exact_vote` is its argmax."""
+    if not dists:
+        raise ValueError("a panel needs at least one distribution")
+    moves = dict.fromkeys(m for d in dists for m in d)
+    return {m: sum(d.get(m, 0.0) for d in dists) / len(dists) for m in moves}
+
+
 def exact_vote(dists: list[dict[chess.Move, float]]) -> dict[chess.Move, float]:
     """The exact majority vote of a panel: the argmax of its members' averaged exact move
     distributions, ties split evenly (:func:`~minitranscend.temperature.apply_temperature` at
@@ -322,9 +331,9 @@ def exact_vote(dists: list[dict[chess.Move, float]]) -> dict[chess.Move, float]:
     Used in chapter 7."""
     if not dists:
         raise ValueError("exact_vote needs at least one distribution")
-    moves = list(dict.fromkeys(m for d in dists for m in d))
-    mean = np.array([sum(d.get(m, 0.0) for d in dists) / len(dists) for m in moves])
-    return {m: float(p) for m, p in zip(moves, apply_temperature(mean, 0.0)) if p > 0}
+    mixture = panel_mixture(dists)
+    mean = np.array(list(mixture.values()))
+    return {m: float(p) for m, p in zip(mixture, apply_temperature(mean, 0.0)) if p > 0}
 
 
 def default_experts() -> list[ExpertConfig]:

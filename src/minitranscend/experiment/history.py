@@ -38,7 +38,7 @@ from ..data import iter_games
 from ..engine import SearchLimit
 from ..evaluation.reward import (analyse_positions, evaluate_rewards, normalize_fen,
                                  paired_bootstrap_ci)
-from ..players import expert_mixture
+from ..players import expert_mixture, panel_mixture
 from ..settings import HISTORY_MOVES, HISTORY_PLAN, ExperimentConfig
 from ..store import atomic_write_csv, atomic_write_json, load_if_current
 from ..train import BEST_NAME
@@ -92,12 +92,11 @@ def history_stage(cfg: ExperimentConfig, dataset: str = "A", progress: bool = Tr
     t = time.monotonic()
     names = movers(cfg, dataset)
     experts = {e.name: e for e in cfg.experts[dataset]}
-    scores = analyse_positions(
-        [s.board.fen() for part in ("val", "test") for s in experiment_states(cfg, dataset, part)],
-        limit=SearchLimit(depth=cfg.reward_depth), workers=cfg.workers,
-        cache_dir=experiment_dir(cfg, "cache"), progress=progress)
     sets = {f"val-{dataset}": experiment_states(cfg, dataset, "val"),
             f"{dataset}-games": experiment_states(cfg, dataset, "test")}
+    scores = analyse_positions([s.board.fen() for states in sets.values() for s in states],
+                               limit=SearchLimit(depth=cfg.reward_depth), workers=cfg.workers,
+                               cache_dir=experiment_dir(cfg, "cache"), progress=progress)
     rewards, boards, games, states_of = {}, {}, {}, {}
     test_extra: dict[str, Any] = {}
     for name, states in sets.items():
@@ -172,13 +171,14 @@ def identification(cfg: ExperimentConfig, dataset: str, states: list, boards: li
     experts = cfg.experts[dataset]
     moves, refs, mover, dists = extra["moves"], extra["refs"], extra["mover"], extra["dists"]
     actual = [s.move for s in states]
-    panel_avg = [_average([refs[e.name][i] for e in experts]) for i in range(len(boards))]
+    panel_avg = [panel_mixture([refs[e.name][i] for e in experts]) for i in range(len(boards))]
     loss = {"panel-average": _log_loss(panel_avg, actual), MOVER: _log_loss(refs[MOVER], actual)}
     for prefix, ds in dists.items():
         loss[prefix] = _log_loss([d.as_dict() for d in ds], actual)
     habit_of = {e.name: e.habit for e in experts}
     rows: dict[str, dict[str, Any]] = {}
-    for name in [e.name for e in experts]:
+    for expert in experts:
+        name = expert.name
         idx = [i for i, m in enumerate(mover) if m == name
                and moves[i][1].get(habit_of[name]) not in (None, moves[i][0])]
         row: dict[str, Any] = {"habit": habit_of[name], "n_states": len(idx)}
@@ -193,8 +193,7 @@ def identification(cfg: ExperimentConfig, dataset: str, states: list, boards: li
                 engine += top == engine_move
             n = max(1, len(idx))
             row[prefix] = {"own_habit": own / n, "other_habit": other / n, "engine": engine / n}
-        e = next(x for x in experts if x.name == name)
-        row["expert_habit_probability"] = _mean_habit_probability(e, boards, moves, idx)
+        row["expert_habit_probability"] = _mean_habit_probability(expert, boards, moves, idx)
         rows[name] = row
     return {"log_loss": loss, "per_expert": rows}
 
@@ -206,14 +205,6 @@ def _mean_habit_probability(expert, boards, moves, idx) -> float:
     ps = [expert_mixture(expert, list(boards[i].legal_moves), moves[i][0],
                          moves[i][1][expert.habit])[moves[i][1][expert.habit]] for i in idx]
     return float(np.mean(ps))
-
-
-def _average(dists: list[dict]) -> dict:
-    out: dict = {}
-    for d in dists:
-        for m, p in d.items():
-            out[m] = out.get(m, 0.0) + p / len(dists)
-    return out
 
 
 def _log_loss(dists: list[dict], actual: list[chess.Move]) -> dict[str, float]:
